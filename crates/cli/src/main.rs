@@ -1,0 +1,3 @@
+//! The idbridge binary.
+
+fn main() {}

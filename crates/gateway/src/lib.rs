@@ -1,0 +1,1 @@
+//! idbridge-gateway: the Pingora service (in progress).

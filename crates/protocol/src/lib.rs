@@ -1,0 +1,1 @@
+//! idbridge-protocol: wire codecs (in progress).

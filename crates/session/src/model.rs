@@ -1,0 +1,305 @@
+//! The normalised session and its parts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{SessionId, UnixTime};
+
+/// Which identity backend a session was established with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// EnOS IAM (REST/JSON).
+    Enos,
+    /// Pointsharp Net iD Portal (SOAP 1.1 and REST/JSON).
+    Netid,
+}
+
+/// The role of the subject within its organisation (EnOS user `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    #[default]
+    User,
+    OrgOwner,
+    OrgAdmin,
+}
+
+/// How the subject proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AuthMethod {
+    /// A backend-local account and password (EnOS `authType` 0).
+    #[default]
+    Password,
+    /// A directory bind; the link (EnOS `linkName`) is known only from the login request.
+    Ldap { link: Option<String> },
+    /// An X.509 client certificate (Net iD).
+    Certificate,
+}
+
+/// The person (or service) behind a session.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Subject {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub kind: SubjectKind,
+}
+
+/// An action a client may take (Net iD `ActivityObj`: `Method`, `Type`, `Id`).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Activity {
+    pub method: String,
+    pub kind: String,
+    pub id: String,
+}
+
+/// An organisation as either backend describes it.
+///
+/// EnOS knows `id`, `name` and `domain`; Net iD knows `id`, `name` (its `PresentationInfo`),
+/// `additional_info` (style hints) and activities. Fields a backend does not carry stay empty.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub domain: Option<String>,
+    pub additional_info: Option<String>,
+    pub activities: Vec<Activity>,
+}
+
+/// A permission area the subject may use (Net iD `UsageList` entry: User, Token, Self, Admin, …).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub name: String,
+    pub activities: Vec<Activity>,
+}
+
+/// Backend attributes the common model has no field for, keyed by their wire name.
+///
+/// They let a session rendered back into its own protocol come out as it came in (an EnOS user's
+/// `resourceId`, a Net iD `ImageId`), and let the other protocol carry them where it has room.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Extra(BTreeMap<String, Value>);
+
+/// The one session model of idbridge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub backend: Backend,
+    /// The backend's session id; a secret.
+    pub id: SessionId,
+    pub subject: Subject,
+    /// The organisation the subject is acting for now (EnOS `workingOrganization`,
+    /// Net iD `OrganizationName`).
+    pub working_org: Option<Organization>,
+    /// The organisation the subject belongs to (EnOS `residentOrganization`).
+    pub home_org: Option<Organization>,
+    /// Organisations the subject may switch to (Net iD `OrganizationList`).
+    pub organizations: Vec<Organization>,
+    pub usages: Vec<Usage>,
+    pub auth_method: AuthMethod,
+    /// When the subject logged in.
+    pub created: UnixTime,
+    /// When the backend last confirmed the session.
+    pub refreshed: UnixTime,
+    /// The latest instant at which the session may be treated as valid without asking the backend
+    /// again. Caches never keep a session beyond it.
+    pub expires_at: UnixTime,
+    /// Inactivity after which the backend logs the subject out, if it says.
+    pub idle_timeout: Option<Duration>,
+    pub extra: Extra,
+}
+
+// === impl Session ===
+
+impl Session {
+    /// A session known only by backend and id, valid from `now` for `ttl`; the codecs fill the rest.
+    pub fn new(backend: Backend, id: SessionId, now: UnixTime, ttl: Duration) -> Self {
+        Self {
+            backend,
+            id,
+            subject: Subject::default(),
+            working_org: None,
+            home_org: None,
+            organizations: Vec::new(),
+            usages: Vec::new(),
+            auth_method: AuthMethod::default(),
+            created: now,
+            refreshed: now,
+            expires_at: now.saturating_add(ttl),
+            idle_timeout: None,
+            extra: Extra::default(),
+        }
+    }
+
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Time left until [`Session::expires_at`]; zero once expired.
+    pub fn time_to_live(&self, now: UnixTime) -> Duration {
+        now.until(self.expires_at)
+    }
+
+    /// Seconds until an idle logout, as Net iD's `IdleExpiration` reports it: the idle timeout
+    /// counted from the last refresh, capped by the absolute expiry.
+    pub fn idle_remaining(&self, now: UnixTime) -> Duration {
+        let ttl = self.time_to_live(now);
+        match self.idle_timeout {
+            Some(idle) => now.until(self.refreshed.saturating_add(idle)).min(ttl),
+            None => ttl,
+        }
+    }
+
+    /// The organisation to show as "the" organisation: the working one, else home.
+    pub fn organization(&self) -> Option<&Organization> {
+        self.working_org.as_ref().or(self.home_org.as_ref())
+    }
+}
+
+// === impl Extra ===
+
+impl Extra {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// A string attribute, also when the backend sent it as a number or boolean.
+    pub fn get_str(&self, key: &str) -> Option<String> {
+        match self.0.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
+        self.0.insert(key.into(), value.into())
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Extra {
+    /// Keys only: backend attributes may hold personal data that has no place in a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl FromIterator<(String, Value)> for Extra {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let mut s = Session::new(
+            Backend::Enos,
+            SessionId::new("IAM_S_x"),
+            UnixTime(1_000),
+            Duration::from_secs(7_200),
+        );
+        s.subject.name = "portal_test01".into();
+        s
+    }
+
+    #[test]
+    fn expiry_is_a_pure_function_of_now() {
+        let s = session();
+        assert!(!s.is_expired(UnixTime(1_000)));
+        assert!(!s.is_expired(UnixTime(8_199)));
+        assert!(s.is_expired(UnixTime(8_200)));
+        assert_eq!(s.time_to_live(UnixTime(8_000)), Duration::from_secs(200));
+        assert_eq!(s.time_to_live(UnixTime(9_000)), Duration::ZERO);
+    }
+
+    #[test]
+    fn idle_remaining_counts_from_refresh_and_never_passes_expiry() {
+        let mut s = session();
+        s.idle_timeout = Some(Duration::from_secs(1_200));
+        assert_eq!(
+            s.idle_remaining(UnixTime(1_100)),
+            Duration::from_secs(1_100)
+        );
+        s.expires_at = UnixTime(1_500);
+        assert_eq!(s.idle_remaining(UnixTime(1_100)), Duration::from_secs(400));
+        s.idle_timeout = None;
+        assert_eq!(s.idle_remaining(UnixTime(1_100)), Duration::from_secs(400));
+    }
+
+    #[test]
+    fn debug_redacts_the_id_and_extra_values() {
+        let mut s = session();
+        s.extra.insert("phoneArea", "+46-secret");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("IAM_S_x"));
+        assert!(!debug.contains("+46-secret"));
+        assert!(debug.contains("phoneArea"));
+    }
+
+    #[test]
+    fn organization_prefers_working_over_home() {
+        let mut s = session();
+        assert!(s.organization().is_none());
+        s.home_org = Some(Organization {
+            id: "home".into(),
+            ..Default::default()
+        });
+        assert_eq!(s.organization().map(|o| o.id.as_str()), Some("home"));
+        s.working_org = Some(Organization {
+            id: "work".into(),
+            ..Default::default()
+        });
+        assert_eq!(s.organization().map(|o| o.id.as_str()), Some("work"));
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_everything() {
+        let mut s = session();
+        s.extra.insert("resourceId", "r1");
+        s.auth_method = AuthMethod::Ldap {
+            link: Some("corp".into()),
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn extra_reads_loose_strings() {
+        let mut e = Extra::default();
+        e.insert("n", 35);
+        e.insert("b", true);
+        e.insert("s", "x");
+        assert_eq!(e.get_str("n").as_deref(), Some("35"));
+        assert_eq!(e.get_str("b").as_deref(), Some("true"));
+        assert_eq!(e.get_str("s").as_deref(), Some("x"));
+        assert_eq!(e.get_str("missing"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! idbridge-sim: backend simulators (in progress).
