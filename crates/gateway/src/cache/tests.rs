@@ -1,0 +1,165 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use idbridge_session::{Backend, Session, SessionId, UnixTime};
+use tokio::sync::oneshot;
+
+use super::{CacheResult, SessionCache};
+use crate::error::{FetchError, Rejection, UpstreamError};
+
+const NOW: UnixTime = UnixTime(1_700_000_000);
+
+fn session(id: &str, ttl: u64) -> Session {
+    Session::new(
+        Backend::Enos,
+        SessionId::new(id),
+        NOW,
+        Duration::from_secs(ttl),
+    )
+}
+
+#[tokio::test]
+async fn hit_after_insert_makes_no_fetch() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    cache.insert(session("a", 600), NOW).await.unwrap();
+    let (s, how) = cache
+        .get_or_fetch("a", NOW, || async { panic!("fetched on a hit") })
+        .await
+        .unwrap();
+    assert_eq!(s.id.expose(), "a");
+    assert_eq!(how, CacheResult::Hit);
+}
+
+#[tokio::test]
+async fn concurrent_misses_make_one_fetch() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (release, gate) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (cache, calls, mut gate) = (cache.clone(), calls.clone(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            cache
+                .get_or_fetch("k", NOW, || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    gate.wait_for(|open| *open).await.ok();
+                    Ok(session("k", 600))
+                })
+                .await
+        }));
+    }
+    tokio::task::yield_now().await;
+    release.send(true).unwrap();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap().unwrap().1);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        results.iter().filter(|r| **r == CacheResult::Miss).count(),
+        1
+    );
+    assert!(results.iter().all(|r| matches!(
+        r,
+        CacheResult::Miss | CacheResult::Coalesced | CacheResult::Hit
+    )));
+}
+
+#[tokio::test]
+async fn errors_are_not_cached() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let err = cache
+        .get_or_fetch("k", NOW, || async {
+            Err(FetchError::Upstream(UpstreamError::Unreachable))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*err, FetchError::Upstream(UpstreamError::Unreachable));
+    let (_, how) = cache
+        .get_or_fetch("k", NOW, || async { Ok(session("k", 600)) })
+        .await
+        .unwrap();
+    assert_eq!(how, CacheResult::Miss, "the failure left nothing behind");
+}
+
+#[tokio::test]
+async fn stale_entries_refresh_and_survive_a_down_backend() {
+    let cache = SessionCache::new(100, Duration::ZERO); // every entry is stale at once
+    cache.insert(session("k", 600), NOW).await.unwrap();
+
+    let (s, how) = cache
+        .get_or_fetch("k", NOW, || async {
+            Err(FetchError::Upstream(UpstreamError::Timeout))
+        })
+        .await
+        .unwrap();
+    assert_eq!(how, CacheResult::Stale);
+    assert_eq!(s.id.expose(), "k");
+
+    let mut fresh = session("k", 600);
+    fresh.subject.name = "refreshed".into();
+    let (s, how) = cache
+        .get_or_fetch("k", NOW, || async { Ok(fresh) })
+        .await
+        .unwrap();
+    assert_eq!(how, CacheResult::Miss);
+    assert_eq!(s.subject.name, "refreshed");
+}
+
+#[tokio::test]
+async fn a_rejected_refresh_drops_the_entry() {
+    let cache = SessionCache::new(100, Duration::ZERO);
+    cache.insert(session("k", 600), NOW).await.unwrap();
+    let err = cache
+        .get_or_fetch("k", NOW, || async {
+            Err(FetchError::Rejected(Rejection::NotFound))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*err, FetchError::Rejected(Rejection::NotFound));
+    assert!(cache.peek("k", NOW).await.is_none());
+}
+
+#[tokio::test]
+async fn expired_sessions_are_neither_stored_nor_served() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    assert!(cache.insert(session("dead", 0), NOW).await.is_none());
+    cache.insert(session("k", 10), NOW).await.unwrap();
+    let later = UnixTime(NOW.0 + 10);
+    assert!(cache.peek("k", later).await.is_none());
+    let (_, how) = cache
+        .get_or_fetch("k", later, || async { Ok(session("k", 600)) })
+        .await
+        .unwrap();
+    assert_eq!(how, CacheResult::Miss);
+}
+
+#[tokio::test]
+async fn logout_beats_a_fetch_already_in_flight() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let (release, gate) = oneshot::channel::<()>();
+    let (started_tx, started) = oneshot::channel::<()>();
+    let fetching = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch("k", NOW, || async move {
+                    started_tx.send(()).ok();
+                    gate.await.ok();
+                    Ok(session("k", 600))
+                })
+                .await
+        })
+    };
+    started.await.unwrap();
+    cache.remove("k").await;
+    release.send(()).unwrap();
+    let err = fetching.await.unwrap().unwrap_err();
+    assert_eq!(*err, FetchError::Rejected(Rejection::LoggedOut));
+    assert!(cache.peek("k", NOW).await.is_none());
+    assert!(
+        cache.insert(session("k", 600), NOW).await.is_none(),
+        "no resurrection by insert either"
+    );
+}

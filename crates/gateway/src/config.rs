@@ -1,0 +1,152 @@
+//! Gateway configuration: layered sources parsed into one validated [`Config`].
+//!
+//! Layers, later wins: built-in defaults ← `config/idbridge.toml` (when present) ← the file given with
+//! `--config` (must exist) ← environment variables `IDBRIDGE__SECTION__KEY`.
+//!
+//! Loading follows parse → validate → build: every key is read on its own, so one bad value does not
+//! hide the next, and every problem (with its key path) is reported at once. Unknown keys are
+//! problems too: a typo such as `revalidate_afer` must not silently fall back to a default.
+
+mod load;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX, KEYS, Sources, load};
+use url::Url;
+
+/// The validated configuration the gateway runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub backends: Backends,
+    pub cache: CacheConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// The main listener: native backend faces and the gateway's own faces.
+    pub listen: SocketAddr,
+    /// Metrics, health and the admin API; keep it off the public interface.
+    pub admin_listen: SocketAddr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backends {
+    pub enos: EnosBackend,
+    pub netid: NetidBackend,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnosBackend {
+    /// Base URL of EnOS IAM (scheme, host, port); request paths are kept as the client sent them.
+    pub url: Url,
+    /// Path of the upstream logout call (no logout endpoint is published; PROTOCOLS §1.5).
+    pub logout_path: String,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetidBackend {
+    pub url: Url,
+    /// Path of the SOAP 1.1 endpoint.
+    pub soap_path: String,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheConfig {
+    /// Upper bound on cached sessions; beyond it the least useful entries are evicted.
+    pub max_sessions: u64,
+    /// Age after which a status call asks the backend again instead of answering from cache.
+    pub revalidate_after: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimitsConfig {
+    /// Largest request body accepted on an intercepted call (413 beyond).
+    pub max_body_bytes: usize,
+    /// Deepest XML nesting accepted in a SOAP request.
+    pub max_xml_depth: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `idbridge_gateway=debug,info`.
+    pub level: String,
+}
+
+/// One thing wrong with the configuration, tied to the key (or file) it concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+/// Every problem found while loading; never empty.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+// === impl ConfigError ===
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{n} configuration problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  {}: {}", p.key, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+// === impl Config ===
+
+impl Config {
+    /// The built-in defaults: the demo topology on loopback.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        load(&Sources::defaults_only())
+    }
+
+    /// The environment variable that overrides `key` (`server.listen` → `IDBRIDGE__SERVER__LISTEN`).
+    pub fn env_name(key: &str) -> String {
+        format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase())
+    }
+}
+
+impl Sources {
+    /// Only the built-in defaults: no file, no environment. Used by tests and `Config::defaults`.
+    pub fn defaults_only() -> Self {
+        Self {
+            default_file: None,
+            file: None,
+            env: Some(Default::default()),
+        }
+    }
+
+    /// What `idbridge run` reads: the default file, the optional given file, the process environment.
+    pub fn standard(file: Option<PathBuf>) -> Self {
+        Self {
+            default_file: Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+            file,
+            env: None,
+        }
+    }
+}

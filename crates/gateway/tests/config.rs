@@ -1,0 +1,157 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Configuration layering and validation.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use idbridge_gateway::config::{Config, LogFormat, Sources, load};
+
+fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn toml_file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_are_the_demo_topology() {
+    let c = Config::defaults().unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.admin_listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(c.backends.enos.url.as_str(), "http://127.0.0.1:18081/");
+    assert_eq!(c.backends.netid.url.as_str(), "http://127.0.0.1:18082/");
+    assert_eq!(c.backends.netid.soap_path, "/portal/service.svc");
+    assert_eq!(c.cache.revalidate_after, Duration::from_secs(60));
+    assert_eq!(c.limits.max_body_bytes, 64 * 1024);
+    assert_eq!(c.log.format, LogFormat::Text);
+}
+
+#[test]
+fn file_then_environment_override_in_order() {
+    let file = toml_file(
+        "[server]\nlisten = \"127.0.0.1:7000\"\n[cache]\nrevalidate_after = \"5m\"\nmax_sessions = 10\n",
+    );
+    let sources = Sources {
+        default_file: None,
+        file: Some(file.path().to_path_buf()),
+        env: env(&[
+            ("IDBRIDGE__CACHE__MAX_SESSIONS", "42"),
+            ("IDBRIDGE__LOG__FORMAT", "json"),
+        ]),
+    };
+    let c = load(&sources).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:7000");
+    assert_eq!(c.cache.revalidate_after, Duration::from_secs(300));
+    assert_eq!(c.cache.max_sessions, 42, "environment wins over the file");
+    assert_eq!(c.log.format, LogFormat::Json);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let file = toml_file(
+        r#"
+[server]
+listen = "not-an-address"
+[backends.enos]
+url = "ftp://example.org"
+timeout = "soon"
+[backends.netid]
+url = "http://127.0.0.1:18082/some/path"
+soap_path = "portal"
+[cache]
+revalidate_afer = "10s"
+max_sessions = 0
+[log]
+format = "xml"
+"#,
+    );
+    let sources = Sources {
+        default_file: None,
+        file: Some(file.path().into()),
+        env: env(&[]),
+    };
+    let err = load(&sources).unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    for expected in [
+        "server.listen",
+        "backends.enos.url",
+        "backends.enos.timeout",
+        "backends.netid.url",
+        "backends.netid.soap_path",
+        "cache.revalidate_afer",
+        "cache.max_sessions",
+        "log.format",
+    ] {
+        assert!(
+            keys.contains(&expected),
+            "missing problem for {expected}: {err}"
+        );
+    }
+    let text = err.to_string();
+    assert!(text.starts_with("8 configuration problems:"), "{text}");
+    assert!(
+        text.contains("cache.revalidate_afer: unknown key"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_given_file_must_exist() {
+    let sources = Sources {
+        default_file: None,
+        file: Some("/nonexistent/idbridge.toml".into()),
+        env: env(&[]),
+    };
+    let err = load(&sources).unwrap_err();
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].message, "file not found");
+}
+
+#[test]
+fn the_default_file_is_optional_but_read_when_present() {
+    let missing = Sources {
+        default_file: Some("/nonexistent.toml".into()),
+        file: None,
+        env: env(&[]),
+    };
+    assert!(load(&missing).is_ok());
+    let present = toml_file("[limits]\nmax_xml_depth = 16\n");
+    let sources = Sources {
+        default_file: Some(present.path().into()),
+        file: None,
+        env: env(&[]),
+    };
+    assert_eq!(load(&sources).unwrap().limits.max_xml_depth, 16);
+}
+
+#[test]
+fn listeners_must_differ() {
+    let sources = Sources {
+        default_file: None,
+        file: None,
+        env: env(&[("IDBRIDGE__SERVER__ADMIN_LISTEN", "127.0.0.1:8080")]),
+    };
+    let err = load(&sources).unwrap_err();
+    assert_eq!(err.problems[0].key, "server.admin_listen");
+}
+
+#[test]
+fn env_names_follow_the_key_path() {
+    assert_eq!(
+        Config::env_name("server.admin_listen"),
+        "IDBRIDGE__SERVER__ADMIN_LISTEN"
+    );
+    assert_eq!(
+        Config::env_name("backends.enos.url"),
+        "IDBRIDGE__BACKENDS__ENOS__URL"
+    );
+}
