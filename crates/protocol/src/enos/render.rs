@@ -1,0 +1,250 @@
+//! Normalised [`Session`] → EnOS Session struct.
+//!
+//! The key sets are the vendor samples': the Log In user has the 21 keys of the Log In sample,
+//! the session/info user 4 more. Keys a session from EnOS brought along (kept in
+//! `enos.user.*` / `enos.session.*` extras) come back as they were; for a session from Net iD
+//! the keys EnOS cannot fill get neutral values (`null`, `false`, `""`, `0`).
+
+use idbridge_session::{AuthMethod, Organization, Session, SubjectKind, UnixTime};
+use serde_json::{Map, Value, json};
+
+use super::session::{NETID_ORGS, NETID_PREFIX, NETID_USAGES, USER_EXTRA_KEY};
+use super::{SESSION_EXTRA_PREFIX, USER_EXTRA_PREFIX};
+use crate::netid::{organizations_to_json, usages_to_json};
+
+/// Which response the Session struct is for; they differ in their user keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserShape {
+    Login,
+    SessionInfo,
+}
+
+/// User keys without a typed field, with the value used when the session has none
+/// (in the Log In sample's order).
+const LOGIN_USER_DEFAULTS: [(&str, DefaultValue); 15] = [
+    ("createdByUserId", DefaultValue::Null),
+    ("resourceId", DefaultValue::Null),
+    ("phoneVerified", DefaultValue::False),
+    ("description", DefaultValue::Empty),
+    ("organizationId", DefaultValue::OrgId),
+    ("createdAt", DefaultValue::Null),
+    ("emailVerified", DefaultValue::False),
+    ("phoneVerifiedAt", DefaultValue::Null),
+    ("createTime", DefaultValue::Null),
+    ("emailVerifiedAt", DefaultValue::Null),
+    ("mfaType", DefaultValue::Null),
+    ("organization", DefaultValue::Null),
+    ("phoneArea", DefaultValue::Empty),
+    ("state", DefaultValue::Zero),
+    ("extra", DefaultValue::Null),
+];
+
+/// The user keys only the session/info sample has.
+const INFO_ONLY_USER_KEYS: [&str; 4] = [
+    "guestOrganizations",
+    "password_strength",
+    "password_state",
+    "password_expire_time",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum DefaultValue {
+    Null,
+    False,
+    Empty,
+    Zero,
+    OrgId,
+}
+
+/// The Session struct as session/info returns it (the richer of the two user key sets).
+///
+/// `expires` never claims more than the session's remaining lifetime at `now`.
+pub fn session_json(session: &Session, now: UnixTime) -> Value {
+    session_value(session, now, UserShape::SessionInfo)
+}
+
+pub(crate) fn session_value(session: &Session, now: UnixTime, shape: UserShape) -> Value {
+    let ttl = session.time_to_live(now);
+    let expires = session.idle_timeout.map_or(ttl, |idle| idle.min(ttl));
+    let mut map = Map::new();
+    for (key, value) in session.extra.iter() {
+        if let Some(key) = key.strip_prefix(SESSION_EXTRA_PREFIX) {
+            map.insert(key.to_owned(), value.clone());
+        }
+    }
+    let working = session.working_org.as_ref().or(session.home_org.as_ref());
+    let resident = session.home_org.as_ref().or(session.working_org.as_ref());
+    map.insert("workingOrganization".into(), org_json(working));
+    map.insert("expires".into(), Value::from(expires.as_secs()));
+    map.insert("createTime".into(), Value::from(session.created.as_secs()));
+    map.insert("residentOrganization".into(), org_json(resident));
+    map.insert(
+        "refreshTime".into(),
+        Value::from(session.refreshed.as_secs()),
+    );
+    map.insert("id".into(), Value::from(session.id.expose()));
+    map.insert("user".into(), user_json(session, shape));
+    Value::Object(map)
+}
+
+fn user_json(session: &Session, shape: UserShape) -> Value {
+    let mut user = Map::new();
+    for (key, value) in session.extra.iter() {
+        if let Some(key) = key.strip_prefix(USER_EXTRA_PREFIX)
+            && !(shape == UserShape::Login && INFO_ONLY_USER_KEYS.contains(&key))
+        {
+            user.insert(key.to_owned(), value.clone());
+        }
+    }
+    let org_id = session.organization().map(|o| Value::from(o.id.as_str()));
+    for (key, default) in LOGIN_USER_DEFAULTS {
+        user.entry(key).or_insert_with(|| match default {
+            DefaultValue::Null => Value::Null,
+            DefaultValue::False => Value::Bool(false),
+            DefaultValue::Empty => Value::String(String::new()),
+            DefaultValue::Zero => Value::from(0),
+            DefaultValue::OrgId => org_id.clone().unwrap_or(Value::Null),
+        });
+    }
+    if shape == UserShape::SessionInfo {
+        for key in INFO_ONLY_USER_KEYS {
+            user.entry(key).or_insert(Value::Null);
+        }
+    }
+    let subject = &session.subject;
+    user.insert("id".into(), Value::from(subject.id.as_str()));
+    user.insert("name".into(), Value::from(subject.name.as_str()));
+    user.insert(
+        "email".into(),
+        subject.email.clone().map_or(Value::Null, Value::from),
+    );
+    user.insert(
+        "phone".into(),
+        subject.phone.clone().map_or(Value::Null, Value::from),
+    );
+    let kind = match subject.kind {
+        SubjectKind::User => 0,
+        SubjectKind::OrgOwner => 1,
+        SubjectKind::OrgAdmin => 2,
+    };
+    user.insert("type".into(), Value::from(kind));
+    let auth = match session.auth_method {
+        AuthMethod::Ldap { .. } => 1,
+        AuthMethod::Password | AuthMethod::Certificate => 0,
+    };
+    user.insert("authType".into(), Value::from(auth));
+    user.insert("extra".into(), user_extra(session));
+    Value::Object(user)
+}
+
+/// EnOS's "Other user information" map: what EnOS itself sent, plus any Net iD data.
+fn user_extra(session: &Session) -> Value {
+    let mut netid = Map::new();
+    for (key, value) in session.extra.iter() {
+        if key.starts_with(NETID_PREFIX) {
+            netid.insert(key.to_owned(), value.clone());
+        }
+    }
+    if !session.usages.is_empty() {
+        netid.insert(NETID_USAGES.into(), usages_to_json(&session.usages));
+    }
+    if !session.organizations.is_empty() {
+        netid.insert(
+            NETID_ORGS.into(),
+            organizations_to_json(&session.organizations),
+        );
+    }
+    let own = session.extra.get(USER_EXTRA_KEY).cloned();
+    if netid.is_empty() {
+        return own.unwrap_or(Value::Null);
+    }
+    let mut map = match own {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    map.extend(netid);
+    Value::Object(map)
+}
+
+fn org_json(org: Option<&Organization>) -> Value {
+    match org {
+        Some(o) => json!({"domain": o.domain, "name": o.name, "id": o.id}),
+        None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idbridge_session::{Backend, SessionId, Usage};
+    use std::time::Duration;
+
+    fn netid_session() -> Session {
+        let mut s = Session::new(
+            Backend::Netid,
+            SessionId::new("c2lk"),
+            UnixTime(1_000),
+            Duration::from_secs(1_200),
+        );
+        s.idle_timeout = Some(Duration::from_secs(1_200));
+        s.subject.id = "1".into();
+        s.subject.name = "John Doe".into();
+        s.auth_method = AuthMethod::Certificate;
+        s.working_org = Some(Organization {
+            name: "Contoso Ltd".into(),
+            ..Organization::default()
+        });
+        s.usages.push(Usage {
+            name: "User".into(),
+            activities: vec![],
+        });
+        s.extra.insert("netid.ImageId", "35");
+        s
+    }
+
+    #[test]
+    fn netid_session_gets_the_exact_key_sets() {
+        let s = netid_session();
+        let login = session_value(&s, UnixTime(1_000), UserShape::Login);
+        let info = session_json(&s, UnixTime(1_000));
+        let keys = |v: &Value| v.as_object().unwrap().len();
+        assert_eq!(keys(&login), 7);
+        assert_eq!(keys(&login["user"]), 21);
+        assert_eq!(keys(&info["user"]), 25);
+        assert_eq!(
+            login["workingOrganization"],
+            json!({"domain": null, "name": "Contoso Ltd", "id": ""})
+        );
+        assert_eq!(login["residentOrganization"], login["workingOrganization"]);
+        assert_eq!(login["user"]["extra"]["netid.ImageId"], "35");
+        assert_eq!(
+            login["user"]["extra"]["netid.UsageList"],
+            json!([{"PresentationInfo": "User"}])
+        );
+        assert_eq!(login["user"]["organizationId"], "");
+        assert_eq!(login["user"]["authType"], 0);
+    }
+
+    #[test]
+    fn expires_never_exceeds_the_remaining_lifetime() {
+        let s = netid_session();
+        assert_eq!(session_json(&s, UnixTime(1_000))["expires"], 1_200);
+        assert_eq!(session_json(&s, UnixTime(2_000))["expires"], 200);
+        assert_eq!(session_json(&s, UnixTime(9_000))["expires"], 0);
+        let mut no_idle = s.clone();
+        no_idle.idle_timeout = None;
+        assert_eq!(session_json(&no_idle, UnixTime(1_100))["expires"], 1_100);
+    }
+
+    #[test]
+    fn login_shape_drops_info_only_keys_even_when_kept_from_enos() {
+        let mut s = netid_session();
+        s.extra.insert("enos.user.password_state", 0);
+        s.extra.insert("enos.user.newerKey", "x");
+        let login = session_value(&s, UnixTime(1_000), UserShape::Login);
+        assert!(login["user"].get("password_state").is_none());
+        assert_eq!(login["user"]["newerKey"], "x");
+        let info = session_json(&s, UnixTime(1_000));
+        assert_eq!(info["user"]["password_state"], 0);
+    }
+}

@@ -1,0 +1,28 @@
+//! Pointsharp Net iD Portal: the typed messages (Login, GetLoginStatus, Logout), their REST/JSON
+//! ([`rest`]) and SOAP 1.1 ([`soap`]) bindings, and the mapping of GetLoginStatus to and from the
+//! normalised [`Session`](idbridge_session::Session).
+//!
+//! Both bindings share one model and one field order, so a message decoded from one binding can
+//! be written in the other. Login is the project's single-step plaintext assumption; a call with
+//! a `Blob` is encrypted and is only ever passed through.
+
+mod datetime;
+mod decode;
+mod mapping;
+mod model;
+mod out;
+pub mod rest;
+pub mod soap;
+
+pub use datetime::{format_login_time, parse_login_time};
+pub use mapping::{
+    EXTRA_IMAGE_ID, EXTRA_TASK_COUNTER, login_status_from_session, not_logged_in,
+    session_from_login_status,
+};
+pub(crate) use mapping::{
+    organizations_from_json, organizations_to_json, usages_from_json, usages_to_json,
+};
+pub use model::{
+    ActivityObj, ClientInfo, LoginRequest, LoginResponse, LoginStatus, LogoutRequest,
+    LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
+};
