@@ -1,0 +1,372 @@
+//! The Net iD operations and the session state they share, independent of SOAP or REST.
+//!
+//! Rules (assumed, unless the vendor GetLoginStatus page says otherwise):
+//! - Login is single-step: a valid, known certificate logs the session in at once. The session's
+//!   last accepted `Count` starts at 0.
+//! - Every later call names the session and a `Count` strictly greater than the last accepted one;
+//!   a repeated or lower one gets `InvalidCount` and changes nothing. An accepted call refreshes
+//!   the idle timer, so `IdleExpiration` in an answer is always the full idle timeout.
+//! - A session with no accepted call for the idle timeout is logged out (`InvalidSession`).
+//! - Encrypted calls (a `Blob` input) get `InvalidInput`: the simulator speaks plaintext only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rand::Rng as _;
+use time::format_description::well_known::Iso8601;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::Clock;
+use crate::directory::{Activity, NetIdDirectory, NetIdUser};
+use crate::netid::cert::Subject;
+use crate::netid::message::{Code, Fields, Inputs, Node, Op};
+
+/// Application name and version GetObject(ApplicationInfo) answers with.
+const APPLICATION_NAME: &str = "Net iD Portal";
+const APPLICATION_VERSION: &str = concat!("simulator-", env!("CARGO_PKG_VERSION"));
+
+/// Sessions are swept of idle ones when a login finds more than this many.
+const SWEEP_ABOVE: usize = 1024;
+
+/// The Net iD simulator's state: the directory, the clock and the live sessions.
+#[derive(Debug)]
+pub(crate) struct NetIdState {
+    directory: Arc<NetIdDirectory>,
+    clock: Clock,
+    idle_timeout_secs: u64,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+#[derive(Debug)]
+struct Session {
+    /// Index into the directory's users.
+    user: usize,
+    login_secs: u64,
+    last_active_secs: u64,
+    last_count: u64,
+}
+
+// === impl NetIdState ===
+
+impl NetIdState {
+    pub(crate) fn new(directory: NetIdDirectory, clock: Clock, idle_timeout: Duration) -> Self {
+        Self {
+            directory: Arc::new(directory),
+            clock,
+            idle_timeout_secs: idle_timeout.as_secs(),
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs one call; the result is the call's output fields, `Status` last.
+    pub(crate) fn execute(&self, op: Op, inputs: &Inputs) -> Fields {
+        if inputs.has("Blob") {
+            return invalid_input("encrypted calls are not supported by the simulator");
+        }
+        match op {
+            Op::Login => self.login(inputs),
+            Op::GetLoginStatus => self.get_login_status(inputs),
+            Op::Logout => self.logout(inputs),
+            Op::GetObject => get_object(inputs),
+        }
+    }
+
+    fn login(&self, inputs: &Inputs) -> Fields {
+        let Some(certificate) = inputs.text("Certificate").filter(|c| !c.trim().is_empty()) else {
+            return invalid_input("Certificate is required");
+        };
+        match inputs.text("DateTime").map(str::trim) {
+            None | Some("") => return invalid_input("DateTime is required"),
+            Some(dt) if !is_iso8601(dt) => return invalid_input("DateTime is not ISO 8601"),
+            Some(_) => {}
+        }
+        match inputs.text("Role").map(str::trim) {
+            None | Some("" | "Self" | "Officer") => {}
+            Some(_) => return invalid_input("Role must be Self or Officer"),
+        }
+        let subject = match Subject::from_text(certificate) {
+            Ok(subject) => subject,
+            Err(e) => return invalid_input(&e.to_string()),
+        };
+        let now = self.clock.now_secs();
+        if !subject.valid_at(now) {
+            return access_denied("the certificate is not valid at this time");
+        }
+        let user = (subject.cn.as_deref())
+            .and_then(|cn| self.directory.user_index(cn, subject.o.as_deref()));
+        let Some(user) = user else {
+            return access_denied("the certificate's subject is not a known user");
+        };
+        let (session_id, value) = {
+            let mut rng = rand::rng();
+            (
+                STANDARD.encode(rng.random::<[u8; 20]>()),
+                STANDARD.encode(rng.random::<[u8; 32]>()),
+            )
+        };
+        let mut sessions = self.lock();
+        if sessions.len() > SWEEP_ABOVE {
+            sessions.retain(|_, s| !self.is_idle(s, now));
+        }
+        sessions.insert(
+            session_id.clone(),
+            Session {
+                user,
+                login_secs: now,
+                last_active_secs: now,
+                last_count: 0,
+            },
+        );
+        if let Some(u) = self.directory.users.get(user) {
+            tracing::info!(user = %u.name, "netid login");
+        }
+        vec![
+            ("SessionId", Node::Text(session_id)),
+            (
+                "Certificate",
+                Node::text(self.directory.server_certificate.trim()),
+            ),
+            ("Value", Node::Text(value)),
+            Code::Success.status("Success"),
+        ]
+    }
+
+    fn get_login_status(&self, inputs: &Inputs) -> Fields {
+        let mut sessions = self.lock();
+        let (count, session) = match self.accept(&mut sessions, inputs, true) {
+            Ok(ok) => ok,
+            Err(refused) => return refused,
+        };
+        let Some(user) = self.directory.users.get(session.user) else {
+            return vec![Code::InvalidSession.status("the session's user is gone")];
+        };
+        let mut fields = vec![
+            ("Count", Node::Text(count)),
+            ("Id", Node::text(&user.id)),
+            ("ImageId", Node::text(&user.image_id)),
+            ("Name", Node::text(&user.name)),
+            ("OrganizationName", Node::text(&user.organization_name)),
+            ("IsLoggedIn", Node::text("True")),
+            (
+                "IdleExpiration",
+                Node::Text(self.idle_timeout_secs.to_string()),
+            ),
+            (
+                "DateTime",
+                Node::Text(format_login_time(session.login_secs)),
+            ),
+            ("TaskCounter", Node::Text(user.task_counter.to_string())),
+        ];
+        fields.extend(user_lists(user));
+        fields.push(Code::Success.status("Success"));
+        fields
+    }
+
+    fn logout(&self, inputs: &Inputs) -> Fields {
+        let mut sessions = self.lock();
+        let count = match self.accept(&mut sessions, inputs, false) {
+            Ok((count, _)) => count,
+            Err(refused) => return refused,
+        };
+        if let Some(id) = inputs.text("SessionId") {
+            sessions.remove(id.trim());
+        }
+        vec![
+            ("Count", Node::Text(count)),
+            Code::Success.status("Success"),
+        ]
+    }
+
+    /// Checks the `SessionId`/`Count` pair and, when accepted, records the count and refreshes the
+    /// idle timer. `Err` holds the refusal to answer with.
+    fn accept<'s>(
+        &self,
+        sessions: &'s mut HashMap<String, Session>,
+        inputs: &Inputs,
+        with_logged_in: bool,
+    ) -> Result<(String, &'s Session), Fields> {
+        let Some(id) = inputs
+            .text("SessionId")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return Err(invalid_input("SessionId is required"));
+        };
+        let Some(raw_count) = inputs.text("Count").map(str::trim) else {
+            return Err(invalid_input("Count is required"));
+        };
+        let Ok(count) = raw_count.parse::<u64>() else {
+            return Err(invalid_input("Count must be a non-negative integer"));
+        };
+        let echo = || ("Count", Node::text(raw_count));
+        let now = self.clock.now_secs();
+        if sessions.get(id).is_some_and(|s| self.is_idle(s, now)) {
+            sessions.remove(id);
+        }
+        let Some(session) = sessions.get_mut(id) else {
+            let mut refused = vec![echo()];
+            if with_logged_in {
+                refused.push(("IsLoggedIn", Node::text("False")));
+            }
+            refused
+                .push(Code::InvalidSession.status("the session is unknown, logged out or expired"));
+            return Err(refused);
+        };
+        if count <= session.last_count {
+            return Err(vec![
+                echo(),
+                Code::InvalidCount.status("Count must be greater than the last accepted Count"),
+            ]);
+        }
+        session.last_count = count;
+        session.last_active_secs = now;
+        Ok((raw_count.to_owned(), session))
+    }
+
+    fn is_idle(&self, session: &Session, now: u64) -> bool {
+        now >= session
+            .last_active_secs
+            .saturating_add(self.idle_timeout_secs)
+    }
+
+    /// Session state is plain data; a panic elsewhere leaves it usable (see `Faults::lock`).
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn get_object(inputs: &Inputs) -> Fields {
+    match inputs.text("Type").map(str::trim) {
+        Some("ApplicationInfo") => vec![
+            ("Type", Node::text("ApplicationInfo")),
+            ("Name", Node::text(APPLICATION_NAME)),
+            ("Version", Node::text(APPLICATION_VERSION)),
+            Code::Success.status("Success"),
+        ],
+        Some(_) => invalid_input("the simulator only serves Type ApplicationInfo"),
+        None => invalid_input("Type is required"),
+    }
+}
+
+/// GetLoginStatus's `UsageList` and `OrganizationList`, from the directory.
+fn user_lists(user: &NetIdUser) -> [(&'static str, Node); 2] {
+    let usages = user
+        .usage_list
+        .iter()
+        .map(|u| {
+            let mut item = vec![("PresentationInfo", Node::text(&u.presentation_info))];
+            item.extend(activities(u.activity_list.as_deref()));
+            item
+        })
+        .collect();
+    let organizations = user
+        .organization_list
+        .iter()
+        .map(|o| {
+            let mut item = vec![
+                ("Id", Node::text(&o.id)),
+                ("PresentationInfo", Node::text(&o.presentation_info)),
+            ];
+            if let Some(info) = &o.additional_info {
+                item.push(("AdditionalInfo", Node::text(info)));
+            }
+            item.extend(activities(o.activity_list.as_deref()));
+            item
+        })
+        .collect();
+    [
+        (
+            "UsageList",
+            Node::List {
+                item: "ListObj",
+                items: usages,
+            },
+        ),
+        (
+            "OrganizationList",
+            Node::List {
+                item: "ListObj",
+                items: organizations,
+            },
+        ),
+    ]
+}
+
+fn activities(list: Option<&[Activity]>) -> Option<(&'static str, Node)> {
+    let items = list?
+        .iter()
+        .map(|a| {
+            vec![
+                ("Method", Node::text(&a.method)),
+                ("Type", Node::text(&a.kind)),
+                ("Id", Node::text(&a.id)),
+            ]
+        })
+        .collect();
+    Some((
+        "ActivityList",
+        Node::List {
+            item: "ActivityObj",
+            items,
+        },
+    ))
+}
+
+fn invalid_input(why: &str) -> Fields {
+    vec![Code::InvalidInput.status(why)]
+}
+
+fn access_denied(why: &str) -> Fields {
+    vec![Code::AccessDenied.status(why)]
+}
+
+/// `2023-02-22 07:14:03 UTC`, the vendor sample's form.
+fn format_login_time(epoch_secs: u64) -> String {
+    let t = i64::try_from(epoch_secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// ISO 8601 with or without an offset (clients send both `…Z` and local times).
+fn is_iso8601(text: &str) -> bool {
+    OffsetDateTime::parse(text, &Iso8601::DEFAULT).is_ok()
+        || PrimitiveDateTime::parse(text, &Iso8601::DEFAULT).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_time_uses_the_vendor_format() {
+        assert_eq!(format_login_time(1_677_050_043), "2023-02-22 07:14:03 UTC");
+        assert_eq!(format_login_time(0), "1970-01-01 00:00:00 UTC");
+    }
+
+    #[test]
+    fn iso8601_accepts_common_forms_only() {
+        for ok in [
+            "2023-02-22T07:14:03Z",
+            "2023-02-22T07:14:03.123+01:00",
+            "2023-02-22T07:14:03",
+        ] {
+            assert!(is_iso8601(ok), "{ok}");
+        }
+        for bad in ["yesterday", "2023-02-22 07:14:03 UTC", "22/02/2023"] {
+            assert!(!is_iso8601(bad), "{bad}");
+        }
+    }
+}
