@@ -1,0 +1,135 @@
+//! Intercepted identity calls: the gateway's core, free of Pingora types.
+//!
+//! The proxy phase gathers the facts of a request into [`Request`] and writes back the [`Reply`]
+//! this module returns. In between: decode in the caller's protocol, answer from the cache or make
+//! one (coalesced) upstream call, normalise into a `Session`, render in the caller's protocol.
+
+mod enos;
+mod fetch;
+mod netid;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use idbridge_session::{Backend, Session, UnixTime};
+
+use crate::cache::CacheResult;
+use crate::error::{FetchError, UpstreamError};
+use crate::respond::Reply;
+use crate::route::{Face, Op, backend_of_id};
+use crate::state::State;
+use crate::upstream::{Call, RawReply};
+
+/// An intercepted request, as the proxy phase saw it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub face: Face,
+    pub op: Op,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub soap_action: Option<String>,
+    pub content_type: Option<String>,
+    pub request_id: Option<String>,
+    /// The client's address, passed upstream as `X-Forwarded-For` (EnOS throttles logins per IP).
+    pub client_addr: Option<String>,
+    pub body: Bytes,
+}
+
+/// What happened, for the access log and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Outcome {
+    pub backend: Option<Backend>,
+    pub cache: Option<CacheResult>,
+}
+
+/// Answers one intercepted call.
+pub async fn handle(state: &State, req: &Request, now: UnixTime) -> (Reply, Outcome) {
+    let mut outcome = Outcome::default();
+    let reply = match req.face {
+        Face::Enos => enos::handle(state, req, now, &mut outcome).await,
+        Face::NetidRest | Face::NetidSoap => netid::handle(state, req, now, &mut outcome).await,
+    };
+    (reply, outcome)
+}
+
+/// The session behind `id`, from the cache or its backend. `client_count` is the Net iD caller's
+/// `Count` (0 from other protocols), used to keep the upstream counter ahead of the client's.
+async fn lookup(
+    state: &State,
+    id: &str,
+    client_count: u64,
+    now: UnixTime,
+    outcome: &mut Outcome,
+) -> Result<Arc<Session>, Arc<FetchError>> {
+    let backend = backend_of_id(id);
+    let fetched = state
+        .cache
+        .get_or_fetch(id, now, || {
+            fetch::session(state, backend, id, client_count, now)
+        })
+        .await;
+    match &fetched {
+        Ok((session, how)) => {
+            outcome.backend = Some(session.backend);
+            outcome.cache = Some(*how);
+        }
+        Err(_) => outcome.backend = Some(backend),
+    }
+    fetched.map(|(session, _)| session)
+}
+
+/// Sends the client's request to its backend as it came (same path, body, content type and
+/// `SOAPAction`), for the calls whose answer the client must get byte for byte: logins, and
+/// encrypted Net iD calls the gateway cannot read.
+async fn forward(
+    state: &State,
+    backend: Backend,
+    req: &Request,
+) -> Result<RawReply, UpstreamError> {
+    let b = &state.config.backends;
+    let (base, timeout) = match backend {
+        Backend::Enos => (&b.enos.url, b.enos.timeout),
+        Backend::Netid => (&b.netid.url, b.netid.timeout),
+    };
+    let mut headers = Vec::new();
+    let pass = [
+        ("content-type", &req.content_type),
+        ("soapaction", &req.soap_action),
+        ("authorization", &req.authorization),
+        ("x-request-id", &req.request_id),
+        ("x-forwarded-for", &req.client_addr),
+    ];
+    for (name, value) in pass {
+        if let Some(v) = value {
+            headers.push((name, v.clone()));
+        }
+    }
+    let call = Call {
+        base,
+        path: &req.path,
+        timeout,
+        headers,
+        body: req.body.clone(),
+    };
+    state.upstream.post(call).await
+}
+
+/// Logs `id` out: locally first (so nothing in flight can bring it back), then at its backend.
+async fn logout_session(
+    state: &State,
+    id: &str,
+    client_count: u64,
+    outcome: &mut Outcome,
+) -> Result<(), FetchError> {
+    let cached = state.cache.remove(id).await;
+    let backend = cached.map_or_else(|| backend_of_id(id), |s| s.backend);
+    outcome.backend = Some(backend);
+    fetch::logout(state, backend, id, client_count).await
+}
+
+fn fetch_error(face: Face, op: Op, e: &FetchError, count: u64) -> Reply {
+    match e {
+        FetchError::Rejected(why) => crate::respond::rejected(face, op, *why, count),
+        FetchError::Upstream(e) => crate::respond::upstream_error(face, e),
+    }
+}

@@ -1,0 +1,92 @@
+//! The EnOS IAM face: Log In, Get Session Information, logout.
+
+use idbridge_protocol::enos::{self as codec, EnosReply, LoginRequest};
+use idbridge_session::{Backend, Session, UnixTime};
+
+use super::{Outcome, Request, fetch, fetch_error, forward, logout_session, lookup};
+use crate::error::Rejection;
+use crate::respond::{self, ENOS_JSON, Reply};
+use crate::route::{Face, Op};
+use crate::state::State;
+
+pub async fn handle(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {
+    match req.op {
+        Op::Login => login(state, req, now, outcome).await,
+        Op::Status => {
+            let Some(id) = bearer(req) else {
+                return respond::rejected(Face::Enos, Op::Status, Rejection::Invalid, 0);
+            };
+            match lookup(state, id, 0, now, outcome).await {
+                Ok(session) => {
+                    Reply::json(200, ENOS_JSON, &codec::session_info_response(&session, now))
+                }
+                Err(e) => fetch_error(Face::Enos, Op::Status, &e, 0),
+            }
+        }
+        Op::Logout => {
+            let Some(id) = bearer(req) else {
+                return respond::rejected(Face::Enos, Op::Logout, Rejection::Invalid, 0);
+            };
+            match logout_session(state, id, 0, outcome).await {
+                Ok(()) => Reply::json(200, ENOS_JSON, &codec::logout_response()),
+                Err(e) => fetch_error(Face::Enos, Op::Logout, &e, 0),
+            }
+        }
+    }
+}
+
+/// Forwards the login untouched and returns the backend's answer byte for byte; a successful one
+/// is normalised and cached on the way, so session/info is answered from the cache.
+async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {
+    outcome.backend = Some(Backend::Enos);
+    if let Err(e) = LoginRequest::decode(&req.body, &state.client_limits) {
+        return respond::bad_request(Face::Enos, &e.to_string());
+    }
+    let raw = match forward(state, Backend::Enos, req).await {
+        Ok(raw) => raw,
+        Err(e) => return respond::upstream_error(Face::Enos, &e),
+    };
+    if raw.status == 200 {
+        match codec::decode_response(&raw.body, &state.upstream_limits) {
+            Ok(EnosReply::Success(payload)) => {
+                let session = payload
+                    .get("session")
+                    .map(|s| codec::session_from_enos(s, now));
+                match session {
+                    Some(Ok(session)) => cache_after_login(state, session, now).await,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "EnOS login answer has an unusable session")
+                    }
+                    None => tracing::warn!("EnOS login answer has no session"),
+                }
+            }
+            Ok(EnosReply::Failure { code, .. }) => {
+                tracing::debug!(code = code.code(), "EnOS login refused")
+            }
+            Err(e) => tracing::warn!(error = %e, "EnOS login answer not understood"),
+        }
+    }
+    respond::Reply::upstream(raw)
+}
+
+/// The Log In answer lacks three user fields that session/info carries (`password_state`,
+/// `password_strength`, `password_expire_time`; `password_state` 1 means "must change password"),
+/// so the gateway asks session/info once and caches that. If the backend cannot answer, the
+/// session from the login answer is cached instead: a partial answer beats a needless miss.
+async fn cache_after_login(state: &State, from_login: Session, now: UnixTime) {
+    let id = from_login.id.expose().to_owned();
+    let session = match fetch::session(state, Backend::Enos, &id, 0, now).await {
+        Ok(full) => full,
+        Err(e) => {
+            tracing::warn!(error = %e, "session/info after EnOS login failed; caching the login answer");
+            from_login
+        }
+    };
+    state.cache.insert(session, now).await;
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    req.authorization
+        .as_deref()
+        .and_then(codec::parse_authorization)
+}

@@ -1,0 +1,154 @@
+//! The gateway's own upstream calls about one session: status (on a cache miss or revalidation) and
+//! logout. Net iD is always asked over REST, whatever the caller spoke, with the gateway's counter.
+
+use bytes::Bytes;
+use idbridge_protocol::enos::{self as enos_codec, EnosCode, EnosReply};
+use idbridge_protocol::netid::{self as netid_codec, LogoutRequest, StatusCode, StatusRequest};
+use idbridge_session::{Backend, Session, SessionId, UnixTime};
+
+use crate::error::{FetchError, Rejection, UpstreamError};
+use crate::respond::{ENOS_JSON, NETID_JSON};
+use crate::route::{ENOS_SESSION_INFO, NETID_LOGOUT, NETID_STATUS};
+use crate::state::State;
+use crate::upstream::{Call, RawReply};
+
+/// Asks `backend` whether `id` is a live session, and normalises the answer.
+pub async fn session(
+    state: &State,
+    backend: Backend,
+    id: &str,
+    client_count: u64,
+    now: UnixTime,
+) -> Result<Session, FetchError> {
+    match backend {
+        Backend::Enos => {
+            let reply = enos_call(state, ENOS_SESSION_INFO, id).await?;
+            match decode_enos(state, &reply)? {
+                EnosReply::Success(payload) => {
+                    let session = payload
+                        .get("session")
+                        .ok_or_else(|| bad("session/info without session"))?;
+                    enos_codec::session_from_enos(session, now)
+                        .map_err(|e| bad(&e.to_string()).into())
+                }
+                EnosReply::Failure { code, .. } => Err(enos_rejection(code)),
+            }
+        }
+        Backend::Netid => {
+            let count = state.counters.next(id, client_count);
+            let req = StatusRequest {
+                session_id: SessionId::new(id),
+                count,
+                blob: None,
+            };
+            let body = netid_codec::rest::encode_status_request(&req);
+            let reply = netid_call(state, NETID_STATUS, body).await?;
+            let status =
+                netid_codec::rest::decode_login_status(&reply.body, &state.upstream_limits)
+                    .map_err(|e| bad(&e.to_string()))?;
+            match status.status.code {
+                StatusCode::Success if status.logged_in() => {
+                    netid_codec::session_from_login_status(&status, SessionId::new(id), now)
+                        .map_err(|e| bad(&e.to_string()).into())
+                }
+                StatusCode::Success | StatusCode::InvalidSession => {
+                    Err(FetchError::Rejected(Rejection::NotFound))
+                }
+                other => Err(bad(&format!("GetLoginStatus answered {}", other.as_str())).into()),
+            }
+        }
+    }
+}
+
+/// Ends `id` at its backend.
+pub async fn logout(
+    state: &State,
+    backend: Backend,
+    id: &str,
+    client_count: u64,
+) -> Result<(), FetchError> {
+    match backend {
+        Backend::Enos => {
+            let path = state.config.backends.enos.logout_path.clone();
+            let reply = enos_call(state, &path, id).await?;
+            match decode_enos(state, &reply)? {
+                EnosReply::Success(_) => Ok(()),
+                EnosReply::Failure { code, .. } => Err(enos_rejection(code)),
+            }
+        }
+        Backend::Netid => {
+            let count = state.counters.next(id, client_count);
+            let req = LogoutRequest {
+                session_id: SessionId::new(id),
+                count,
+                blob: None,
+            };
+            let reply = netid_call(
+                state,
+                NETID_LOGOUT,
+                netid_codec::rest::encode_logout_request(&req),
+            )
+            .await?;
+            state.counters.forget(id);
+            let resp =
+                netid_codec::rest::decode_logout_response(&reply.body, &state.upstream_limits)
+                    .map_err(|e| bad(&e.to_string()))?;
+            match resp.status.code {
+                StatusCode::Success => Ok(()),
+                StatusCode::InvalidSession => Err(FetchError::Rejected(Rejection::NotFound)),
+                other => Err(bad(&format!("Logout answered {}", other.as_str())).into()),
+            }
+        }
+    }
+}
+
+async fn enos_call(state: &State, path: &str, id: &str) -> Result<RawReply, UpstreamError> {
+    let enos = &state.config.backends.enos;
+    let call = Call {
+        base: &enos.url,
+        path,
+        timeout: enos.timeout,
+        headers: vec![
+            ("authorization", format!("Bearer {id}")),
+            ("content-type", ENOS_JSON.to_owned()),
+        ],
+        body: Bytes::new(),
+    };
+    state.upstream.post(call).await
+}
+
+async fn netid_call(state: &State, path: &str, body: Vec<u8>) -> Result<RawReply, UpstreamError> {
+    let netid = &state.config.backends.netid;
+    let call = Call {
+        base: &netid.url,
+        path,
+        timeout: netid.timeout,
+        headers: vec![("content-type", NETID_JSON.to_owned())],
+        body: Bytes::from(body),
+    };
+    let reply = state.upstream.post(call).await?;
+    if reply.status != 200 {
+        return Err(UpstreamError::Status(reply.status));
+    }
+    Ok(reply)
+}
+
+fn decode_enos(state: &State, reply: &RawReply) -> Result<EnosReply, UpstreamError> {
+    if reply.status != 200 {
+        return Err(UpstreamError::Status(reply.status));
+    }
+    enos_codec::decode_response(&reply.body, &state.upstream_limits)
+        .map_err(|e| bad(&e.to_string()))
+}
+
+fn enos_rejection(code: EnosCode) -> FetchError {
+    match code {
+        EnosCode::InvalidToken => FetchError::Rejected(Rejection::Invalid),
+        EnosCode::NotFound => FetchError::Rejected(Rejection::NotFound),
+        other => bad(&format!("EnOS answered {}", other.code())).into(),
+    }
+}
+
+fn bad(detail: &str) -> UpstreamError {
+    UpstreamError::BadResponse(detail.to_owned())
+}

@@ -1,0 +1,111 @@
+//! Calls the gateway itself makes to a backend (logins it intercepts, status fetches on a cache
+//! miss, logouts), over one pooled keep-alive HTTP client. Pass-through traffic does not come here:
+//! Pingora proxies it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use url::Url;
+
+use crate::config::Config;
+use crate::error::UpstreamError;
+
+/// A backend's answer at the HTTP level: status, headers, body, untouched.
+#[derive(Clone, Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One outgoing call.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub base: &'a Url,
+    pub path: &'a str,
+    pub timeout: Duration,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+/// The pooled client for gateway-originated backend calls.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    http: reqwest::Client,
+    max_body: usize,
+}
+
+// === impl Upstream ===
+
+impl Upstream {
+    pub fn new(config: &Config) -> Result<Self, UpstreamError> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .connect_timeout(
+                config
+                    .backends
+                    .enos
+                    .timeout
+                    .min(config.backends.netid.timeout),
+            )
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| UpstreamError::BadResponse(format!("building the HTTP client: {e}")))?;
+        // Backend answers are read whole to be normalised; bound them generously but firmly.
+        Ok(Self {
+            http,
+            max_body: 4 << 20,
+        })
+    }
+
+    /// POSTs and returns the backend's answer. 429 and 5xx are errors (the caller never has to
+    /// tell "down" from "no"); every other status is returned for the protocol layer to judge.
+    pub async fn post(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
+        let url = call
+            .base
+            .join(call.path)
+            .map_err(|e| UpstreamError::BadResponse(format!("bad upstream path: {e}")))?;
+        let mut req = self.http.post(url).timeout(call.timeout).body(call.body);
+        for (name, value) in call.headers {
+            req = req.header(name, value);
+        }
+        let resp = req.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        if status == 429 {
+            return Err(UpstreamError::Throttled);
+        }
+        if status >= 500 {
+            return Err(UpstreamError::Status(status));
+        }
+        let headers = resp.headers().clone();
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(UpstreamError::BadResponse("answer too large".into()));
+        }
+        let body = resp.bytes().await.map_err(classify)?;
+        if body.len() > self.max_body {
+            return Err(UpstreamError::BadResponse("answer too large".into()));
+        }
+        Ok(RawReply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn classify(e: reqwest::Error) -> UpstreamError {
+    if e.is_timeout() {
+        UpstreamError::Timeout
+    } else if e.is_connect() {
+        UpstreamError::Unreachable
+    } else if e.is_body() || e.is_decode() {
+        UpstreamError::BadResponse("answer cut short".into())
+    } else {
+        UpstreamError::Unreachable
+    }
+}

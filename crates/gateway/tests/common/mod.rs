@@ -1,0 +1,183 @@
+//! Shared harness: both simulators and the gateway in process on ephemeral ports.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use idbridge_gateway::RunningGateway;
+use idbridge_gateway::config::Config;
+use idbridge_sim::{SimOptions, Simulator};
+use serde_json::{Value, json};
+
+pub const NS: &str = "http://www.pointsharp.com/netid/server/portal";
+pub const DEMO_PRINCIPAL: &str = "portal_test01";
+pub const DEMO_PASSWORD: &str = "Demo-Passw0rd";
+
+pub struct Harness {
+    pub enos: Simulator,
+    pub netid: Simulator,
+    pub gw: RunningGateway,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> Harness {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    let opts = SimOptions::default();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let enos = Simulator::start_enos(any, &opts).await.unwrap();
+    let netid = Simulator::start_netid(any, &opts).await.unwrap();
+    let mut config = Config::defaults().unwrap();
+    config.server.listen = any;
+    config.server.admin_listen = any;
+    config.backends.enos.url = enos.base_url().parse().unwrap();
+    config.backends.netid.url = netid.base_url().parse().unwrap();
+    config.backends.enos.timeout = Duration::from_secs(2);
+    config.backends.netid.timeout = Duration::from_secs(2);
+    tweak(&mut config);
+    let gw = RunningGateway::start(config).await.unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    Harness {
+        enos,
+        netid,
+        gw,
+        http,
+    }
+}
+
+pub fn demo_cert() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/demo/john-doe.cer"
+    ))
+    .unwrap()
+    .trim()
+    .to_owned()
+}
+
+pub fn soap_action(method: &str) -> String {
+    format!("\"{NS}/IServiceSoap/{method}\"")
+}
+
+pub fn soap_envelope(method: &str, info: &str) -> String {
+    format!(
+        r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><{method} xmlns="{NS}"><Info>{info}</Info></{method}></s:Body></s:Envelope>"#
+    )
+}
+
+/// The text of the first element named `name` in an XML document.
+pub fn xml_text(xml: &str, name: &str) -> Option<String> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(xml[start..end].to_owned())
+}
+
+impl Harness {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gw.base_url())
+    }
+
+    pub async fn post_json(
+        &self,
+        base: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = self.http.post(format!("{base}{path}")).json(&body);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// EnOS login through the gateway with the demo account; returns the session id.
+    pub async fn enos_login(&self) -> String {
+        let body =
+            json!({"authType": 0, "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
+        let (status, v) = self
+            .post_json(
+                &self.gw.base_url(),
+                "/enos-iam-service/v2.0/login",
+                None,
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["success"], true, "{v}");
+        v["session"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// EnOS login straight at the simulator: a session the gateway has never seen.
+    pub async fn enos_login_direct(&self) -> String {
+        let body =
+            json!({"authType": 0, "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
+        let (_, v) = self
+            .post_json(
+                &self.enos.base_url(),
+                "/enos-iam-service/v2.0/login",
+                None,
+                body,
+            )
+            .await;
+        v["session"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn enos_info(&self, auth: &str) -> (u16, Value) {
+        self.post_json(
+            &self.gw.base_url(),
+            "/enos-iam-service/v2.0/session/info",
+            Some(auth),
+            json!({}),
+        )
+        .await
+    }
+
+    /// Net iD REST login through `base`; returns the SessionId.
+    pub async fn netid_login_at(&self, base: &str) -> String {
+        let body =
+            json!({"Certificate": demo_cert(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
+        let (status, v) = self.post_json(base, "/api/login", None, body).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["Status"]["Code"], "Success", "{v}");
+        v["SessionId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn netid_login(&self) -> String {
+        self.netid_login_at(&self.gw.base_url()).await
+    }
+
+    pub async fn netid_status(&self, id: &str, count: u64) -> (u16, Value) {
+        let body = json!({"SessionId": id, "Count": count.to_string()});
+        self.post_json(&self.gw.base_url(), "/api/login/status/get", None, body)
+            .await
+    }
+
+    pub async fn soap(&self, method: &str, info: &str) -> (u16, String) {
+        self.soap_raw(&soap_action(method), soap_envelope(method, info))
+            .await
+    }
+
+    pub async fn soap_raw(&self, action: &str, body: String) -> (u16, String) {
+        let resp = self
+            .http
+            .post(self.url("/portal/service.svc"))
+            .header("Content-Type", "text/xml; charset=\"utf-8\"")
+            .header("SOAPAction", action)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+}

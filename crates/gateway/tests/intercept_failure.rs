@@ -1,0 +1,235 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Limits, hostile input, backends that are down, coalescing, and the logout race.
+
+mod common;
+
+use std::time::Duration;
+
+use serde_json::json;
+
+/// Waits for a condition the test cannot be notified of (a simulator counter), with a deadline.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn oversize_bodies_get_413_in_each_protocol() {
+    let h = common::start().await;
+    let big = "x".repeat(70 * 1024);
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/enos-iam-service/v2.0/login",
+            None,
+            json!({"principal": big}),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(v["success"], false, "{v}");
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/api/login/status/get",
+            None,
+            json!({"SessionId": big}),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(v["Status"]["Code"], "InvalidInput", "{v}");
+    let (status, xml) = h
+        .soap("GetLoginStatus", &format!("<SessionId>{big}</SessionId>"))
+        .await;
+    assert_eq!(status, 413);
+    assert!(xml.contains("Fault"), "{xml}");
+    assert_eq!(
+        h.enos.count("enos.login") + h.netid.count("netid.get_login_status"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn hostile_soap_gets_a_fault_and_never_reaches_the_backend() {
+    let h = common::start().await;
+    let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info><SessionId>&lol2;</SessionId><Count>1</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#;
+    let deep = format!("{}{}", "<a>".repeat(1000), "</a>".repeat(1000));
+    for body in [
+        laughs.to_owned(),
+        deep,
+        "<s:Envelope".to_owned(),
+        "not xml at all".to_owned(),
+    ] {
+        let (status, xml) = h
+            .soap_raw(&common::soap_action("GetLoginStatus"), body)
+            .await;
+        assert_eq!(status, 500, "{xml}");
+        assert!(xml.contains("<faultcode>s:Client</faultcode>"), "{xml}");
+    }
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/api/login/status/get",
+            None,
+            json!({"SessionId": 5, "Count": "x"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["Status"]["Code"], "InvalidInput");
+    assert_eq!(h.netid.count("netid.get_login_status"), 0);
+    // And the gateway keeps serving.
+    let id = h.netid_login().await;
+    assert_eq!(h.netid_status(&id, 1).await.1["Status"]["Code"], "Success");
+}
+
+#[tokio::test]
+async fn a_failing_backend_is_502_503_or_429_never_a_logout() {
+    let h = common::start().await;
+    let id = h.enos_login_direct().await;
+    h.enos.faults().fail_next(1, 503);
+    let (status, v) = h.enos_info(&format!("Bearer {id}")).await;
+    assert_eq!(status, 503, "{v}");
+    assert_ne!(v["status"], 30401);
+    assert_ne!(v["status"], 30404);
+    h.enos.faults().fail_next(1, 500);
+    assert_eq!(h.enos_info(&format!("Bearer {id}")).await.0, 502);
+    h.enos.faults().fail_next(1, 429);
+    assert_eq!(h.enos_info(&format!("Bearer {id}")).await.0, 429);
+    // Errors were not cached: the next call fetches and succeeds.
+    let (status, v) = h.enos_info(&format!("Bearer {id}")).await;
+    assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+}
+
+#[tokio::test]
+async fn a_slow_backend_times_out_with_504() {
+    let h = common::start_with(|c| c.backends.netid.timeout = Duration::from_millis(200)).await;
+    let id = h.netid_login_at(&h.netid.base_url()).await;
+    h.netid.faults().set_stall(true);
+    let (status, v) = h.netid_status(&id, 1).await;
+    h.netid.faults().set_stall(false);
+    assert_eq!(status, 504, "{v}");
+    assert_eq!(v["Status"]["Code"], "InternalError");
+}
+
+#[tokio::test]
+async fn cached_sessions_outlive_their_backends() {
+    let h = common::start().await;
+    let enos_id = h.enos_login().await;
+    let netid_id = h.netid_login().await;
+    let unknown = h.enos_login_direct().await;
+    let common::Harness {
+        enos,
+        netid,
+        gw,
+        http,
+    } = h;
+    enos.shutdown().await;
+    netid.shutdown().await;
+    let h = common::Harness {
+        enos: idbridge_sim::Simulator::start_enos(
+            "127.0.0.1:0".parse().unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+        netid: idbridge_sim::Simulator::start_netid(
+            "127.0.0.1:0".parse().unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+        gw,
+        http,
+    };
+    // The gateway still points at the stopped simulators.
+    let (status, v) = h.enos_info(&format!("Bearer {enos_id}")).await;
+    assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+    let (status, v) = h.netid_status(&netid_id, 1).await;
+    assert_eq!((status, v["Name"].as_str()), (200, Some("John Doe")), "{v}");
+    let (status, _) = h.enos_info(&format!("Bearer {unknown}")).await;
+    assert!(
+        status == 502 || status == 503,
+        "uncached lookups fail as unavailable, got {status}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_misses_make_one_upstream_call() {
+    let h = common::start().await;
+    let id = h.enos_login_direct().await;
+    h.enos.faults().set_delay(Duration::from_millis(100));
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (http, url, auth) = (
+            h.http.clone(),
+            h.url("/enos-iam-service/v2.0/session/info"),
+            format!("Bearer {id}"),
+        );
+        calls.spawn(async move {
+            let resp = http
+                .post(url)
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            (
+                resp.status().as_u16(),
+                resp.json::<serde_json::Value>().await.unwrap(),
+            )
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        let (status, v) = done.unwrap();
+        assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+    }
+    assert_eq!(h.enos.count("enos.session_info"), 1);
+}
+
+#[tokio::test]
+async fn a_status_fetch_in_flight_cannot_resurrect_a_logged_out_session() {
+    let h = common::start().await;
+    let id = h.enos_login_direct().await;
+    let auth = format!("Bearer {id}");
+    h.enos.faults().set_stall(true);
+
+    let base = h.gw.base_url();
+    let (http, a) = (h.http.clone(), auth.clone());
+    let status = tokio::spawn(async move {
+        http.post(format!("{base}/enos-iam-service/v2.0/session/info"))
+            .header("Authorization", a)
+            .send()
+            .await
+    });
+    until("the status fetch to reach the backend", || {
+        h.enos.count("enos.session_info") == 1
+    })
+    .await;
+
+    let (http, a, base) = (h.http.clone(), auth.clone(), h.gw.base_url());
+    let logout = tokio::spawn(async move {
+        http.post(format!("{base}/enos-iam-service/v2.0/logout"))
+            .header("Authorization", a)
+            .send()
+            .await
+    });
+    until("the gateway to drop the session", || {
+        h.gw.state().cache.is_logged_out(&id)
+    })
+    .await;
+    h.enos.faults().set_stall(false);
+    status.await.unwrap().unwrap();
+    assert_eq!(logout.await.unwrap().unwrap().status(), 200);
+
+    let (code, v) = h.enos_info(&auth).await;
+    assert_eq!((code, v["status"].as_i64()), (200, Some(30401)), "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        1,
+        "answered locally, not resurrected"
+    );
+}
