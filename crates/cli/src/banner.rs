@@ -1,6 +1,6 @@
 //! What `idbridge demo` prints: where everything listens and curl lines that work as pasted.
 
-pub fn demo_banner(gw: &str, enos: &str, netid: &str) -> String {
+pub fn demo_banner(gw: &str, admin: &str, enos: &str, netid: &str) -> String {
     let soap = |method: &str, info: &str| {
         format!(
             "curl -s -w \"\\n\" {gw}/portal/service.svc -H 'Content-Type: text/xml; charset=\"utf-8\"' \\\n  \
@@ -12,6 +12,7 @@ pub fn demo_banner(gw: &str, enos: &str, netid: &str) -> String {
     format!(
         r#"idbridge demo
   gateway                  {gw}
+  admin (metrics, health)  {admin}   ({admin}/metrics, {admin}/readyz)
   EnOS IAM simulator       {enos}   (stats: {enos}/__sim/stats)
   Net iD Portal simulator  {netid}   (stats: {netid}/__sim/stats)
 

@@ -7,16 +7,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use idbridge_gateway::RunningGateway;
-use idbridge_gateway::config::{self, Sources};
+use idbridge_gateway::config::{self, Config, LogConfig, LogFormat, Sources};
 use idbridge_sim::{SimOptions, Simulator};
+use tokio::signal::unix::{SignalKind, signal};
+
+mod banner;
 
 /// Exit status for an invalid configuration (sysexits EX_USAGE), as scripts and CI expect.
 const EXIT_CONFIG: u8 = 64;
 const DEMO_ENOS: &str = "127.0.0.1:18081";
 const DEMO_NETID: &str = "127.0.0.1:18082";
-
-mod banner;
-use banner::demo_banner;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,7 +31,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gateway.
+    /// Run the gateway. SIGHUP reloads the configuration; SIGTERM or Ctrl-C stops.
     Run {
         /// Configuration file layered over config/idbridge.toml.
         #[arg(long)]
@@ -41,9 +41,9 @@ enum Command {
     Demo,
     /// Run both backend simulators (EnOS IAM and Net iD Portal) with the demo directory.
     Sim {
-        #[arg(long, default_value = "127.0.0.1:18081")]
+        #[arg(long, default_value = DEMO_ENOS)]
         enos: SocketAddr,
-        #[arg(long, default_value = "127.0.0.1:18082")]
+        #[arg(long, default_value = DEMO_NETID)]
         netid: SocketAddr,
     },
     /// Validate a configuration; prints every problem and exits 64 when invalid.
@@ -55,41 +55,38 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::CheckConfig { config } => check_config(config),
-        Command::Sim { enos, netid } => report(run_async("info", sim(enos, netid))),
-        Command::Run { config } => match config::load(&Sources::standard(config)) {
-            Ok(config) => {
-                let level = config.log.level.clone();
-                report(run_async(&level, run(config)))
+    match Cli::parse().command {
+        Command::CheckConfig { config } => match load(config) {
+            Ok(_) => {
+                println!("configuration OK");
+                ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
+            Err(code) => code,
         },
-        Command::Demo => match config::load(&Sources::standard(None)) {
-            Ok(config) => report(run_async("info", demo(config))),
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
+        Command::Run { config: file } => match load(file.clone()) {
+            Ok(config) => report(run_async(&config.log.clone(), run(config, file))),
+            Err(code) => code,
         },
+        Command::Demo => match load(None) {
+            Ok(config) => report(run_async(&config.log.clone(), demo(config))),
+            Err(code) => code,
+        },
+        Command::Sim { enos, netid } => {
+            let log = LogConfig {
+                format: LogFormat::Text,
+                level: "info".into(),
+            };
+            report(run_async(&log, sim(enos, netid)))
+        }
     }
 }
 
-fn check_config(file: Option<PathBuf>) -> ExitCode {
-    match config::load(&Sources::standard(file)) {
-        Ok(_) => {
-            println!("configuration OK");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(EXIT_CONFIG)
-        }
-    }
+/// Loads the configuration, or prints every problem and yields exit status 64.
+fn load(file: Option<PathBuf>) -> Result<Config, ExitCode> {
+    config::load(&Sources::standard(file)).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
@@ -103,10 +100,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
-    level: &str,
+    log: &LogConfig,
     f: F,
 ) -> anyhow::Result<()> {
-    init_logging(level);
+    init_logging(log);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -114,28 +111,52 @@ fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
         .block_on(f)
 }
 
-/// `RUST_LOG` wins over the configured level, so one run can be made verbose without editing files.
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    // Logs go to stderr: stdout is for what the command prints (the demo banner, check-config).
-    tracing_subscriber::fmt()
+/// Logs go to stderr: stdout is for what the command prints (the demo banner, check-config).
+/// `RUST_LOG` wins over the configured level, so one run can be made verbose without editing
+/// files; either way the crates that print headers stay at `info` (see `logging::filter`).
+fn init_logging(log: &LogConfig) {
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| log.level.clone());
+    let filter = tracing_subscriber::EnvFilter::new(idbridge_gateway::logging::filter(&level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match log.format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
 }
 
-async fn run(config: config::Config) -> anyhow::Result<()> {
+async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     let gateway = RunningGateway::start(config).await?;
-    println!("idbridge gateway listening on {}", gateway.base_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    println!(
+        "idbridge gateway on {}, admin on {}",
+        gateway.base_url(),
+        gateway.admin_url()
+    );
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => match config::load(&Sources::standard(file.clone())) {
+                // A bad file on reload must not take a running gateway down: keep the old config.
+                Err(e) => tracing::error!("reload refused, keeping the running configuration: {e}"),
+                Ok(config) => {
+                    if let Err(e) = gateway.reload(config) {
+                        tracing::error!(error = %e, "reload failed, keeping the running configuration");
+                    }
+                }
+            },
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("stopping");
     gateway.shutdown().await;
     Ok(())
 }
 
-async fn demo(mut config: config::Config) -> anyhow::Result<()> {
+async fn demo(mut config: Config) -> anyhow::Result<()> {
     let opts = SimOptions::default();
     let enos = Simulator::start_enos(DEMO_ENOS.parse()?, &opts)
         .await
@@ -148,7 +169,12 @@ async fn demo(mut config: config::Config) -> anyhow::Result<()> {
     let gateway = RunningGateway::start(config).await?;
     print!(
         "{}",
-        demo_banner(&gateway.base_url(), &enos.base_url(), &netid.base_url())
+        banner::demo_banner(
+            &gateway.base_url(),
+            &gateway.admin_url(),
+            &enos.base_url(),
+            &netid.base_url()
+        )
     );
     tokio::signal::ctrl_c()
         .await
@@ -170,9 +196,12 @@ async fn sim(enos_addr: SocketAddr, netid_addr: SocketAddr) -> anyhow::Result<()
     println!("EnOS IAM simulator       {}", enos.base_url());
     println!("Net iD Portal simulator  {}", netid.base_url());
     println!("Stats: GET {}/__sim/stats   Ctrl-C stops.", enos.base_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+    }
     enos.shutdown().await;
     netid.shutdown().await;
     Ok(())

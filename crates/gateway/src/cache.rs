@@ -119,6 +119,14 @@ impl SessionCache {
         }
     }
 
+    /// The same cache (shared entries) with another revalidation age, for a configuration reload.
+    pub fn with_revalidate_after(&self, revalidate_after: Duration) -> Self {
+        Self {
+            revalidate_after,
+            ..self.clone()
+        }
+    }
+
     /// Stores a session the gateway just saw confirmed by its backend (a login, a status answer).
     /// A session that is already expired, or was logged out, is not stored.
     pub async fn insert(&self, session: Session, now: UnixTime) -> Option<Arc<Session>> {
@@ -279,6 +287,26 @@ impl SessionCache {
     /// Whether `key` was logged out through the gateway recently.
     pub fn is_logged_out(&self, key: &str) -> bool {
         self.tombstones.contains_key(key)
+    }
+
+    /// Every cached, unexpired session with its cache key. O(n): for the admin API and scrapes.
+    pub fn sessions(&self, now: UnixTime) -> Vec<(Arc<String>, Arc<Session>)> {
+        self.sessions
+            .iter()
+            .filter(|(_, e)| !e.session.is_expired(now))
+            .map(|(k, e)| (k, e.session.clone()))
+            .collect()
+    }
+
+    /// Live sessions per backend: (EnOS, Net iD). O(n), like [`SessionCache::sessions`].
+    pub fn count_by_backend(&self, now: UnixTime) -> (i64, i64) {
+        self.sessions
+            .iter()
+            .filter(|(_, e)| !e.session.is_expired(now))
+            .fold((0, 0), |(e, n), (_, entry)| match entry.session.backend {
+                idbridge_session::Backend::Enos => (e + 1, n),
+                idbridge_session::Backend::Netid => (e, n + 1),
+            })
     }
 
     /// Approximate number of cached sessions.

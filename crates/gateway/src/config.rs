@@ -25,6 +25,27 @@ pub struct Config {
     pub cache: CacheConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub admin: AdminConfig,
+}
+
+/// The admin API's settings. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct AdminConfig {
+    /// Bearer token for the admin API; `None` disables the API.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = if self.token.is_some() {
+            "<redacted>"
+        } else {
+            "<none>"
+        };
+        f.debug_struct("AdminConfig")
+            .field("token", &token)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -68,13 +68,22 @@ async fn lookup(
             fetch::session(state, backend, id, client_count, now)
         })
         .await;
-    match &fetched {
+    let how = match &fetched {
         Ok((session, how)) => {
             outcome.backend = Some(session.backend);
-            outcome.cache = Some(*how);
+            *how
         }
-        Err(_) => outcome.backend = Some(backend),
-    }
+        Err(_) => {
+            outcome.backend = Some(backend);
+            CacheResult::Miss
+        }
+    };
+    outcome.cache = Some(how);
+    state
+        .metrics
+        .cache_lookups
+        .with_label_values(&[how.as_str()])
+        .inc();
     fetched.map(|(session, _)| session)
 }
 
@@ -105,6 +114,8 @@ async fn forward(
         }
     }
     let call = Call {
+        backend: backend_label(backend),
+        op: req.op.as_str(),
         base,
         path: &req.path,
         timeout,
@@ -112,6 +123,13 @@ async fn forward(
         body: req.body.clone(),
     };
     state.upstream.post(call).await
+}
+
+pub fn backend_label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Enos => "enos",
+        Backend::Netid => "netid",
+    }
 }
 
 /// Logs `id` out: locally first (so nothing in flight can bring it back), then at its backend.
@@ -132,4 +150,10 @@ fn fetch_error(face: Face, op: Op, e: &FetchError, count: u64) -> Reply {
         FetchError::Rejected(why) => crate::respond::rejected(face, op, *why, count),
         FetchError::Upstream(e) => crate::respond::upstream_error(face, e),
     }
+}
+
+/// Ends a session for an operator: locally at once, then at its backend (the admin API).
+pub async fn revoke(state: &State, id: &str, backend: Backend) -> Result<(), FetchError> {
+    state.cache.remove(id).await;
+    fetch::logout(state, backend, id, 0).await
 }

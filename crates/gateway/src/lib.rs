@@ -5,11 +5,14 @@
 //! [`respond`] renders every answer in the caller's protocol; [`proxy`] is the thin Pingora layer;
 //! [`server`] starts it all inside the caller's tokio runtime.
 
+pub mod admin;
 pub mod cache;
 pub mod config;
 pub mod counter;
 pub mod error;
 pub mod intercept;
+pub mod logging;
+pub mod metrics;
 pub mod proxy;
 pub mod respond;
 pub mod route;

@@ -5,34 +5,41 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use idbridge_session::{Backend, UnixTime};
-use pingora::http::ResponseHeader;
+use idbridge_session::UnixTime;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 
-use crate::intercept::{self, Outcome};
-use crate::respond::{self, Reply};
+use crate::intercept::{self, Outcome, backend_label};
+use crate::respond::{self, Kind, Reply};
 use crate::route::{self, Route, RouteInput};
 use crate::state::State;
 
-/// The gateway as Pingora sees it.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The gateway as Pingora sees it. The state is swapped whole on reload; each request keeps the
+/// snapshot it started with.
 #[derive(Debug)]
 pub struct GatewayProxy {
-    state: Arc<State>,
+    state: Arc<ArcSwap<State>>,
 }
 
 /// Per-request facts, filled as the phases run.
 #[derive(Debug)]
 pub struct Ctx {
+    state: Arc<State>,
     route: Route,
     started: Instant,
+    request_id: String,
     outcome: Outcome,
+    kind: Option<Kind>,
 }
 
 impl GatewayProxy {
-    pub fn new(state: Arc<State>) -> Self {
+    pub fn new(state: Arc<ArcSwap<State>>) -> Self {
         Self { state }
     }
 }
@@ -43,14 +50,19 @@ impl ProxyHttp for GatewayProxy {
 
     fn new_ctx(&self) -> Ctx {
         Ctx {
+            state: self.state.load_full(),
             route: Route::NotFound,
             started: Instant::now(),
+            request_id: String::new(),
             outcome: Outcome::default(),
+            kind: None,
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        let backends = &self.state.config.backends;
+        ctx.request_id = request_id(header(session, REQUEST_ID));
+        let state = ctx.state.clone();
+        let backends = &state.config.backends;
         let req = session.req_header();
         ctx.route = route::route(&RouteInput {
             method: req.method.as_str(),
@@ -66,18 +78,18 @@ impl ProxyHttp for GatewayProxy {
             }
             Route::NotFound => {
                 let reply = respond::gateway_error(404, "not_found", "no route for this path");
-                write_reply(session, reply).await?;
+                write_reply(session, ctx, reply).await?;
                 return Ok(true);
             }
             Route::Intercept { face, op } => (face, op),
         };
-        let limit = self.state.config.limits.max_body_bytes;
+        let limit = state.config.limits.max_body_bytes;
         let body = match read_body(session, limit).await? {
             Some(body) => body,
             None => {
                 // The rest of the body is unread: this connection cannot be reused.
                 session.set_keepalive(None);
-                write_reply(session, respond::too_large(face, limit)).await?;
+                write_reply(session, ctx, respond::too_large(face, limit)).await?;
                 return Ok(true);
             }
         };
@@ -88,7 +100,7 @@ impl ProxyHttp for GatewayProxy {
             authorization: header(session, "authorization").map(str::to_owned),
             soap_action: header(session, "soapaction").map(str::to_owned),
             content_type: header(session, "content-type").map(str::to_owned),
-            request_id: header(session, "x-request-id").map(str::to_owned),
+            request_id: Some(ctx.request_id.clone()),
             client_addr: session
                 .client_addr()
                 .and_then(|a| a.as_inet())
@@ -96,9 +108,9 @@ impl ProxyHttp for GatewayProxy {
             body,
         };
         let now = UnixTime::from_system(SystemTime::now());
-        let (reply, outcome) = intercept::handle(&self.state, &request, now).await;
+        let (reply, outcome) = intercept::handle(&state, &request, now).await;
         ctx.outcome = outcome;
-        write_reply(session, reply).await?;
+        write_reply(session, ctx, reply).await?;
         Ok(true)
     }
 
@@ -110,11 +122,34 @@ impl ProxyHttp for GatewayProxy {
             ));
         };
         let url = match backend {
-            Backend::Enos => &self.state.config.backends.enos.url,
-            Backend::Netid => &self.state.config.backends.netid.url,
+            idbridge_session::Backend::Enos => &ctx.state.config.backends.enos.url,
+            idbridge_session::Backend::Netid => &ctx.state.config.backends.netid.url,
         };
         let addr = resolve(url).await?;
         Ok(Box::new(HttpPeer::new(addr, false, String::new())))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        ctx.kind = Some(if resp.status.as_u16() >= 500 {
+            Kind::UpstreamError
+        } else {
+            Kind::Ok
+        });
+        resp.insert_header(REQUEST_ID, ctx.request_id.as_str())
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
@@ -124,18 +159,48 @@ impl ProxyHttp for GatewayProxy {
             Route::Proxy(_) => ("proxy", "passthrough"),
             Route::NotFound => ("none", "none"),
         };
+        let backend = ctx.outcome.backend.map_or("none", backend_label);
+        // A proxied request that failed before any answer (backend refused the connection) got
+        // Pingora's own 502.
+        let kind = ctx.kind.unwrap_or(if e.is_some() {
+            Kind::UpstreamError
+        } else {
+            Kind::Ok
+        });
+        let elapsed = ctx.started.elapsed();
+        let m = &ctx.state.metrics;
+        m.requests
+            .with_label_values(&[face, backend, op, kind.as_str()])
+            .inc();
+        m.request_duration
+            .with_label_values(&[face, op])
+            .observe(elapsed.as_secs_f64());
         tracing::info!(
+            target: "idbridge::access",
+            request_id = %ctx.request_id,
             method = %session.req_header().method,
             path = session.req_header().uri.path(),
             face,
-            op,
-            backend = ctx.outcome.backend.map(|b| format!("{b:?}").to_lowercase()),
+            backend,
+            operation = op,
+            outcome = kind.as_str(),
             cache = ctx.outcome.cache.map(|c| c.as_str()),
             status,
-            latency_ms = ctx.started.elapsed().as_secs_f64() * 1e3,
+            latency_ms = elapsed.as_secs_f64() * 1e3,
             error = e.map(|e| e.etype().as_str()),
-            "request"
         );
+    }
+
+    /// What Pingora puts in its own error logs: method and path only. A query string may carry a
+    /// token, and the Host header adds nothing here.
+    fn request_summary(&self, session: &Session, ctx: &Ctx) -> String {
+        let req = session.req_header();
+        format!(
+            "{} {} request_id={}",
+            req.method,
+            req.uri.path(),
+            ctx.request_id
+        )
     }
 }
 
@@ -145,6 +210,22 @@ fn header<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
         .headers
         .get(name)
         .and_then(|v| v.to_str().ok())
+}
+
+/// The client's `X-Request-Id` when it is a sane token, else a fresh random one.
+fn request_id(given: Option<&str>) -> String {
+    match given {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
+        {
+            id.to_owned()
+        }
+        _ => format!("{:032x}", rand::random::<u128>()),
+    }
 }
 
 /// The whole request body, or `None` when it exceeds `limit` (declared or actual).
@@ -171,10 +252,12 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Bytes>>
     Ok(Some(body.freeze()))
 }
 
-async fn write_reply(session: &mut Session, reply: Reply) -> Result<()> {
-    let mut resp = ResponseHeader::build(reply.status, Some(3 + reply.headers.len()))?;
+async fn write_reply(session: &mut Session, ctx: &mut Ctx, reply: Reply) -> Result<()> {
+    ctx.kind = Some(reply.kind);
+    let mut resp = ResponseHeader::build(reply.status, Some(4 + reply.headers.len()))?;
     resp.insert_header("content-type", reply.content_type)?;
     resp.insert_header("content-length", reply.body.len().to_string())?;
+    resp.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
     for (name, value) in reply.headers {
         resp.insert_header(name, value)?;
     }
@@ -196,4 +279,21 @@ async fn resolve(url: &url::Url) -> Result<SocketAddr> {
     addrs
         .next()
         .ok_or_else(|| Error::explain(ErrorType::ConnectNoRoute, "backend name has no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn request_ids_are_kept_when_sane_and_made_otherwise() {
+        assert_eq!(request_id(Some("abc-123_x.y:z")), "abc-123_x.y:z");
+        for bad in [None, Some(""), Some("has space"), Some("new\nline")] {
+            let made = request_id(bad);
+            assert_eq!(made.len(), 32);
+            assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+        assert_ne!(request_id(None), request_id(None));
+        assert_eq!(request_id(Some(&"a".repeat(129))).len(), 32);
+    }
 }

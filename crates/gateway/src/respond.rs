@@ -1,5 +1,6 @@
 //! Replies in the caller's protocol. Every error the gateway itself produces is rendered here, so
 //! each face keeps its own form: EnOS envelope, Net iD `Status`, SOAP `Fault`, or idbridge's JSON.
+//! Each reply also says what kind of answer it is: the `outcome` of metrics and the access log.
 
 use bytes::Bytes;
 use idbridge_protocol::enos::{self, EnosCode};
@@ -15,6 +16,19 @@ pub use idbridge_protocol::netid::rest::CONTENT_TYPE as NETID_JSON;
 pub use idbridge_protocol::netid::soap::CONTENT_TYPE as SOAP_XML;
 pub const JSON: &str = "application/json";
 
+/// What an answer means, whatever its form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Kind {
+    #[default]
+    Ok,
+    /// Not a valid session, or a refused login.
+    Rejected,
+    BadRequest,
+    TooLarge,
+    UpstreamError,
+    NotFound,
+}
+
 /// A complete answer to write to the client.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
@@ -22,6 +36,22 @@ pub struct Reply {
     pub content_type: String,
     pub body: Bytes,
     pub headers: Vec<(&'static str, String)>,
+    pub kind: Kind,
+}
+
+// === impl Kind ===
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Rejected => "rejected",
+            Self::BadRequest => "bad_request",
+            Self::TooLarge => "too_large",
+            Self::UpstreamError => "upstream_error",
+            Self::NotFound => "not_found",
+        }
+    }
 }
 
 // === impl Reply ===
@@ -33,6 +63,7 @@ impl Reply {
             content_type: content_type.to_owned(),
             body: body.into(),
             headers: Vec::new(),
+            kind: Kind::Ok,
         }
     }
 
@@ -46,14 +77,13 @@ impl Reply {
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        Self {
-            status: raw.status,
-            content_type,
-            body: raw.body,
-            headers: Vec::new(),
-        }
+            .unwrap_or("application/octet-stream");
+        Self::new(raw.status, content_type, raw.body)
+    }
+
+    pub fn with_kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
     }
 }
 
@@ -61,47 +91,47 @@ impl Reply {
 pub fn upstream_error(face: Face, e: &UpstreamError) -> Reply {
     let status = e.http_status();
     let message = e.public_message();
-    match face {
-        Face::Enos => Reply::json(
-            status,
-            ENOS_JSON,
-            &enos::failure(EnosCode::Other(i64::from(status)), message),
-        ),
+    let reply = match face {
+        Face::Enos => {
+            let body = enos::failure(EnosCode::Other(i64::from(status)), message);
+            Reply::json(status, ENOS_JSON, &body)
+        }
         Face::NetidRest => netid_status_only(status, StatusCode::InternalError, message),
         Face::NetidSoap => Reply::new(status, SOAP_XML, soap::encode_fault("s:Server", message)),
-    }
+    };
+    reply.with_kind(Kind::UpstreamError)
 }
 
 /// The client's request is malformed. `message` must be safe to echo (no values, only reasons).
 pub fn bad_request(face: Face, message: &str) -> Reply {
-    match face {
-        Face::Enos => Reply::json(
-            400,
-            ENOS_JSON,
-            &enos::failure(EnosCode::BadCredentials, message),
-        ),
+    let reply = match face {
+        Face::Enos => {
+            let body = enos::failure(EnosCode::BadCredentials, message);
+            Reply::json(400, ENOS_JSON, &body)
+        }
         Face::NetidRest => netid_status_only(400, StatusCode::InvalidInput, message),
         // SOAP 1.1 carries faults on HTTP 500.
         Face::NetidSoap => Reply::new(500, SOAP_XML, soap::encode_fault("s:Client", message)),
-    }
+    };
+    reply.with_kind(Kind::BadRequest)
 }
 
 pub fn too_large(face: Face, limit: usize) -> Reply {
     let message = format!("request body exceeds {limit} bytes");
-    match face {
-        Face::Enos => Reply::json(
-            413,
-            ENOS_JSON,
-            &enos::failure(EnosCode::Other(413), &message),
-        ),
+    let reply = match face {
+        Face::Enos => {
+            let body = enos::failure(EnosCode::Other(413), &message);
+            Reply::json(413, ENOS_JSON, &body)
+        }
         Face::NetidRest => netid_status_only(413, StatusCode::InvalidInput, &message),
         Face::NetidSoap => Reply::new(413, SOAP_XML, soap::encode_fault("s:Client", &message)),
-    }
+    };
+    reply.with_kind(Kind::TooLarge)
 }
 
 /// The session is not valid, answered as the backend itself would (HTTP 200, business error).
 pub fn rejected(face: Face, op: Op, why: Rejection, count: u64) -> Reply {
-    match face {
+    let reply = match face {
         Face::Enos => {
             let code = match why {
                 Rejection::NotFound => EnosCode::NotFound,
@@ -119,17 +149,16 @@ pub fn rejected(face: Face, op: Op, why: Rejection, count: u64) -> Reply {
                 },
             )
         }
-        Face::NetidRest => Reply::new(
-            200,
-            NETID_JSON,
-            netid::rest::encode_login_status(&netid::not_logged_in(count)),
-        ),
-        Face::NetidSoap => Reply::new(
-            200,
-            SOAP_XML,
-            soap::encode_login_status(&netid::not_logged_in(count)),
-        ),
-    }
+        Face::NetidRest => {
+            let body = netid::rest::encode_login_status(&netid::not_logged_in(count));
+            Reply::new(200, NETID_JSON, body)
+        }
+        Face::NetidSoap => {
+            let body = soap::encode_login_status(&netid::not_logged_in(count));
+            Reply::new(200, SOAP_XML, body)
+        }
+    };
+    reply.with_kind(Kind::Rejected)
 }
 
 pub fn netid_logout(face: Face, resp: &LogoutResponse) -> Reply {
@@ -141,17 +170,17 @@ pub fn netid_logout(face: Face, resp: &LogoutResponse) -> Reply {
 
 /// idbridge's own JSON error form: `{"error": {"code", "message"}}`.
 pub fn gateway_error(status: u16, code: &str, message: &str) -> Reply {
-    Reply::json(
-        status,
-        JSON,
-        &json!({ "error": { "code": code, "message": message } }),
-    )
+    let kind = match status {
+        404 => Kind::NotFound,
+        413 => Kind::TooLarge,
+        400..=499 => Kind::BadRequest,
+        _ => Kind::UpstreamError,
+    };
+    let body = json!({ "error": { "code": code, "message": message } });
+    Reply::json(status, JSON, &body).with_kind(kind)
 }
 
 fn netid_status_only(status: u16, code: StatusCode, description: &str) -> Reply {
-    Reply::new(
-        status,
-        NETID_JSON,
-        netid::rest::encode_status(&Status::new(code, description)),
-    )
+    let body = netid::rest::encode_status(&Status::new(code, description));
+    Reply::new(status, NETID_JSON, body)
 }

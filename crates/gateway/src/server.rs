@@ -1,23 +1,29 @@
-//! Starting and stopping the gateway inside the caller's tokio runtime.
+//! Starting, reloading and stopping the gateway inside the caller's tokio runtime.
 //!
-//! The listener is bound here, before anything is spawned, and handed to Pingora through its
-//! listen-fd table (the mechanism it uses for graceful upgrades). So `start` returns a gateway that
-//! is already accepting, on the real port even when the config says port 0: tests need no fixed
-//! ports and no sleeps, and `run` reports a bind failure as an error instead of a panic in a task.
+//! Both listeners are bound here, before anything is spawned. The main one is handed to Pingora
+//! through its listen-fd table (the mechanism it uses for graceful upgrades), so `start` returns a
+//! gateway that is already accepting, on the real ports even when the config says port 0: tests
+//! need no fixed ports and no sleeps, and `run` reports a bind failure as an error, not a panic.
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::IntoRawFd;
 use std::sync::Arc;
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Fds, ListenFds};
 use pingora::services::Service as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin;
 use crate::config::Config;
 use crate::proxy::GatewayProxy;
-use crate::state::State;
+use crate::state::{State, StateError};
+
+/// How often backends are probed for `idbridge_backend_up` between readiness checks.
+const PROBE_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -27,30 +33,33 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("cannot start the gateway: {0}")]
-    Init(String),
+    Init(#[from] StateError),
 }
 
-/// A running gateway. Dropping it leaves the gateway running until the runtime ends; call
-/// [`RunningGateway::shutdown`] to stop accepting and wait for the listener to close.
+/// A running gateway. Call [`RunningGateway::shutdown`] to stop accepting and wait for the
+/// listeners to close.
 #[derive(Debug)]
 pub struct RunningGateway {
     addr: SocketAddr,
-    state: Arc<State>,
+    admin_addr: SocketAddr,
+    state: Arc<ArcSwap<State>>,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 // === impl RunningGateway ===
 
 impl RunningGateway {
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        let state = Arc::new(State::new(config).map_err(|e| StartError::Init(e.to_string()))?);
-        let (listener, addr) = bind(state.config.server.listen)?;
+        let (listener, addr) = bind(config.server.listen)?;
+        let (admin_listener, admin_addr) = bind(config.server.admin_listen)?;
+        let state = Arc::new(ArcSwap::from_pointee(State::new(config)?));
+        let (shutdown, watch) = watch::channel(false);
+
         let key = addr.to_string();
         let mut fds = Fds::new();
         fds.add(key.clone(), listener.into_raw_fd());
         let fds: ListenFds = Arc::new(parking_lot::Mutex::new(fds));
-
         let conf = Arc::new(ServerConf {
             upstream_keepalive_pool_size: 256,
             ..ServerConf::default()
@@ -61,16 +70,19 @@ impl RunningGateway {
             "idbridge",
         );
         service.add_tcp(&key);
-        let (shutdown, watch) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            service.start_service(Some(fds), watch, 1).await;
-        });
-        tracing::info!(%addr, "gateway listening");
+        let main_watch = watch.clone();
+        let main =
+            tokio::spawn(async move { service.start_service(Some(fds), main_watch, 1).await });
+
+        let admin = tokio::spawn(serve_admin(admin_listener, state.clone(), watch.clone()));
+        let probe = tokio::spawn(probe_loop(state.clone(), watch));
+        tracing::info!(%addr, %admin_addr, "gateway listening");
         Ok(Self {
             addr,
+            admin_addr,
             state,
             shutdown,
-            task,
+            tasks: vec![main, admin, probe],
         })
     }
 
@@ -78,18 +90,41 @@ impl RunningGateway {
         self.addr
     }
 
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Shared state, for tests and the admin side.
-    pub fn state(&self) -> &Arc<State> {
-        &self.state
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
+    }
+
+    /// The current state snapshot (tests, diagnostics).
+    pub fn state(&self) -> Arc<State> {
+        self.state.load_full()
+    }
+
+    /// Applies a new configuration to requests that start from now on; requests in flight finish
+    /// with the old one and no connection is dropped. Sessions, counters and metrics are kept.
+    /// Returns the changes that need a restart to take effect.
+    pub fn reload(&self, config: Config) -> Result<Vec<String>, StateError> {
+        let (next, restart_needed) = self.state.load().reconfigure(config)?;
+        self.state.store(Arc::new(next));
+        for change in &restart_needed {
+            tracing::warn!("{change}");
+        }
+        tracing::info!("configuration reloaded");
+        Ok(restart_needed)
     }
 
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 }
 
@@ -99,4 +134,45 @@ fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
     listener.set_nonblocking(true).map_err(err)?;
     let bound = listener.local_addr().map_err(err)?;
     Ok((listener, bound))
+}
+
+async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<ArcSwap<State>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "admin listener unusable");
+            return;
+        }
+    };
+    let shutdown = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    if let Err(e) = axum::serve(listener, admin::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "admin listener failed");
+    }
+}
+
+async fn probe_loop(state: Arc<ArcSwap<State>>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                let state = state.load_full();
+                for (backend, up) in admin::probe_backends(&state).await {
+                    if !up {
+                        tracing::warn!(backend, "backend unreachable");
+                    }
+                }
+            }
+            // Any change is the shutdown signal (it only ever goes false → true).
+            _ = stop.changed() => return,
+        }
+    }
 }

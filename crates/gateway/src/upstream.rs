@@ -2,7 +2,7 @@
 //! miss, logouts), over one pooled keep-alive HTTP client. Pass-through traffic does not come here:
 //! Pingora proxies it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::error::UpstreamError;
+use crate::metrics::Metrics;
 
 /// A backend's answer at the HTTP level: status, headers, body, untouched.
 #[derive(Clone, Debug)]
@@ -22,6 +23,9 @@ pub struct RawReply {
 /// One outgoing call.
 #[derive(Debug)]
 pub struct Call<'a> {
+    /// Metric labels: `enos`/`netid` and `login`/`status`/`logout`/`forward`.
+    pub backend: &'static str,
+    pub op: &'static str,
     pub base: &'a Url,
     pub path: &'a str,
     pub timeout: Duration,
@@ -34,12 +38,13 @@ pub struct Call<'a> {
 pub struct Upstream {
     http: reqwest::Client,
     max_body: usize,
+    metrics: Metrics,
 }
 
 // === impl Upstream ===
 
 impl Upstream {
-    pub fn new(config: &Config) -> Result<Self, UpstreamError> {
+    pub fn new(config: &Config, metrics: Metrics) -> Result<Self, UpstreamError> {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
@@ -57,12 +62,35 @@ impl Upstream {
         Ok(Self {
             http,
             max_body: 4 << 20,
+            metrics,
         })
     }
 
     /// POSTs and returns the backend's answer. 429 and 5xx are errors (the caller never has to
     /// tell "down" from "no"); every other status is returned for the protocol layer to judge.
     pub async fn post(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
+        let (backend, op) = (call.backend, call.op);
+        let started = Instant::now();
+        let result = self.send(call).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(UpstreamError::Unreachable) => "unavailable",
+            Err(UpstreamError::Timeout) => "timeout",
+            Err(UpstreamError::Throttled) => "throttled",
+            Err(UpstreamError::Status(_) | UpstreamError::BadResponse(_)) => "error",
+        };
+        self.metrics
+            .upstream_requests
+            .with_label_values(&[backend, op, outcome])
+            .inc();
+        self.metrics
+            .upstream_duration
+            .with_label_values(&[backend, op])
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
         let url = call
             .base
             .join(call.path)

@@ -142,6 +142,20 @@ fn listeners_must_differ() {
     };
     let err = load(&sources).unwrap_err();
     assert_eq!(err.problems[0].key, "server.admin_listen");
+
+    let ephemeral = env(&[
+        ("IDBRIDGE__SERVER__LISTEN", "127.0.0.1:0"),
+        ("IDBRIDGE__SERVER__ADMIN_LISTEN", "127.0.0.1:0"),
+    ]);
+    let sources = Sources {
+        default_file: None,
+        file: None,
+        env: ephemeral,
+    };
+    assert!(
+        load(&sources).is_ok(),
+        "two port-0 listeners get different ports"
+    );
 }
 
 #[test]

@@ -19,73 +19,23 @@ pub const DEFAULT_CONFIG_FILE: &str = "config/idbridge.toml";
 pub const ENV_PREFIX: &str = "IDBRIDGE";
 
 /// Every key the gateway knows: `(key, default, meaning)`. The README's reference is this table.
+#[rustfmt::skip]
 pub const KEYS: &[(&str, &str, &str)] = &[
-    (
-        "server.listen",
-        "127.0.0.1:8080",
-        "main listener (native and gateway faces)",
-    ),
-    (
-        "server.admin_listen",
-        "127.0.0.1:9090",
-        "admin listener (metrics, health, admin API)",
-    ),
-    (
-        "backends.enos.url",
-        "http://127.0.0.1:18081",
-        "EnOS IAM base URL",
-    ),
-    (
-        "backends.enos.logout_path",
-        "/enos-iam-service/v2.0/logout",
-        "EnOS upstream logout path",
-    ),
-    (
-        "backends.enos.timeout",
-        "5s",
-        "timeout of one EnOS upstream call",
-    ),
-    (
-        "backends.netid.url",
-        "http://127.0.0.1:18082",
-        "Net iD Portal base URL",
-    ),
-    (
-        "backends.netid.soap_path",
-        "/portal/service.svc",
-        "Net iD SOAP endpoint path",
-    ),
-    (
-        "backends.netid.timeout",
-        "5s",
-        "timeout of one Net iD upstream call",
-    ),
-    (
-        "cache.max_sessions",
-        "1000000",
-        "most sessions kept in the cache",
-    ),
-    (
-        "cache.revalidate_after",
-        "60s",
-        "age after which a status call asks the backend again",
-    ),
-    (
-        "limits.max_body_bytes",
-        "65536",
-        "largest intercepted request body (413 beyond)",
-    ),
-    (
-        "limits.max_xml_depth",
-        "32",
-        "deepest SOAP nesting accepted",
-    ),
+    ("server.listen", "127.0.0.1:8080", "main listener (native and gateway faces)"),
+    ("server.admin_listen", "127.0.0.1:9090", "admin listener (metrics, health, admin API)"),
+    ("backends.enos.url", "http://127.0.0.1:18081", "EnOS IAM base URL"),
+    ("backends.enos.logout_path", "/enos-iam-service/v2.0/logout", "EnOS upstream logout path"),
+    ("backends.enos.timeout", "5s", "timeout of one EnOS upstream call"),
+    ("backends.netid.url", "http://127.0.0.1:18082", "Net iD Portal base URL"),
+    ("backends.netid.soap_path", "/portal/service.svc", "Net iD SOAP endpoint path"),
+    ("backends.netid.timeout", "5s", "timeout of one Net iD upstream call"),
+    ("cache.max_sessions", "1000000", "most sessions kept in the cache"),
+    ("cache.revalidate_after", "60s", "age after which a status call asks the backend again"),
+    ("limits.max_body_bytes", "65536", "largest intercepted request body (413 beyond)"),
+    ("limits.max_xml_depth", "32", "deepest SOAP nesting accepted"),
     ("log.format", "text", "log format: text or json"),
-    (
-        "log.level",
-        "info",
-        "tracing filter, e.g. info or idbridge_gateway=debug",
-    ),
+    ("log.level", "info", "tracing filter, e.g. info or idbridge_gateway=debug"),
+    ("admin.token", "", "bearer token of the admin API; empty disables the API"),
 ];
 
 /// Where configuration comes from. `env: None` reads the process environment.
@@ -151,8 +101,10 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
         format: r.log_format("log.format"),
         level: r.string("log.level"),
     };
+    let admin = r.admin_token("admin.token");
     r.unknown_keys();
-    if server.listen == server.admin_listen {
+    // Port 0 asks the OS for a free port: two of them never clash.
+    if server.listen == server.admin_listen && server.listen.port() != 0 {
         r.problem("server.admin_listen", "must differ from server.listen");
     }
     match (enos_url, netid_url) {
@@ -173,6 +125,7 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
             cache,
             limits,
             log,
+            admin,
         }),
         _ => Err(ConfigError {
             problems: r.problems,
@@ -307,6 +260,27 @@ impl Reader<'_> {
                 self.problem(key, format!("`{s}` is not a whole number"));
                 min
             }
+        }
+    }
+
+    /// A secret: never echoed in a problem message.
+    fn admin_token(&mut self, key: &str) -> super::AdminConfig {
+        let token = self.raw(key);
+        let token = token.trim();
+        if token.is_empty() {
+            return super::AdminConfig { token: None };
+        }
+        if token.len() < 16 {
+            self.problem(
+                key,
+                "must be at least 16 characters (or empty to disable the admin API)",
+            );
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            self.problem(key, "must be printable ASCII without spaces");
+        }
+        super::AdminConfig {
+            token: Some(token.to_owned()),
         }
     }
 

@@ -5,7 +5,8 @@ use idbridge_session::{Backend, Session, UnixTime};
 
 use super::{Outcome, Request, fetch, fetch_error, forward, logout_session, lookup};
 use crate::error::Rejection;
-use crate::respond::{self, ENOS_JSON, Reply};
+use crate::metrics::login_outcome_enos;
+use crate::respond::{self, ENOS_JSON, Kind, Reply};
 use crate::route::{Face, Op};
 use crate::state::State;
 
@@ -44,29 +45,48 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     }
     let raw = match forward(state, Backend::Enos, req).await {
         Ok(raw) => raw,
-        Err(e) => return respond::upstream_error(Face::Enos, &e),
-    };
-    if raw.status == 200 {
-        match codec::decode_response(&raw.body, &state.upstream_limits) {
-            Ok(EnosReply::Success(payload)) => {
-                let session = payload
-                    .get("session")
-                    .map(|s| codec::session_from_enos(s, now));
-                match session {
-                    Some(Ok(session)) => cache_after_login(state, session, now).await,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "EnOS login answer has an unusable session")
-                    }
-                    None => tracing::warn!("EnOS login answer has no session"),
-                }
-            }
-            Ok(EnosReply::Failure { code, .. }) => {
-                tracing::debug!(code = code.code(), "EnOS login refused")
-            }
-            Err(e) => tracing::warn!(error = %e, "EnOS login answer not understood"),
+        Err(e) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&["enos", "error"])
+                .inc();
+            return respond::upstream_error(Face::Enos, &e);
         }
-    }
-    respond::Reply::upstream(raw)
+    };
+    let answer = if raw.status == 200 {
+        codec::decode_response(&raw.body, &state.upstream_limits).ok()
+    } else {
+        None
+    };
+    let (login_outcome, kind) = match answer {
+        Some(EnosReply::Success(payload)) => {
+            match payload
+                .get("session")
+                .map(|s| codec::session_from_enos(s, now))
+            {
+                Some(Ok(session)) => cache_after_login(state, session, now).await,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "EnOS login answer has an unusable session")
+                }
+                None => tracing::warn!("EnOS login answer has no session"),
+            }
+            ("success", Kind::Ok)
+        }
+        Some(EnosReply::Failure { code, .. }) => {
+            (login_outcome_enos(Some(code.code())), Kind::Rejected)
+        }
+        None => {
+            tracing::warn!(status = raw.status, "EnOS login answer not understood");
+            ("error", Kind::Ok)
+        }
+    };
+    state
+        .metrics
+        .logins
+        .with_label_values(&["enos", login_outcome])
+        .inc();
+    Reply::upstream(raw).with_kind(kind)
 }
 
 /// The Log In answer lacks three user fields that session/info carries (`password_state`,

@@ -22,7 +22,7 @@ pub async fn session(
 ) -> Result<Session, FetchError> {
     match backend {
         Backend::Enos => {
-            let reply = enos_call(state, ENOS_SESSION_INFO, id).await?;
+            let reply = enos_call(state, ENOS_SESSION_INFO, "status", id).await?;
             match decode_enos(state, &reply)? {
                 EnosReply::Success(payload) => {
                     let session = payload
@@ -42,7 +42,7 @@ pub async fn session(
                 blob: None,
             };
             let body = netid_codec::rest::encode_status_request(&req);
-            let reply = netid_call(state, NETID_STATUS, body).await?;
+            let reply = netid_call(state, NETID_STATUS, "status", body).await?;
             let status =
                 netid_codec::rest::decode_login_status(&reply.body, &state.upstream_limits)
                     .map_err(|e| bad(&e.to_string()))?;
@@ -70,7 +70,7 @@ pub async fn logout(
     match backend {
         Backend::Enos => {
             let path = state.config.backends.enos.logout_path.clone();
-            let reply = enos_call(state, &path, id).await?;
+            let reply = enos_call(state, &path, "logout", id).await?;
             match decode_enos(state, &reply)? {
                 EnosReply::Success(_) => Ok(()),
                 EnosReply::Failure { code, .. } => Err(enos_rejection(code)),
@@ -83,12 +83,8 @@ pub async fn logout(
                 count,
                 blob: None,
             };
-            let reply = netid_call(
-                state,
-                NETID_LOGOUT,
-                netid_codec::rest::encode_logout_request(&req),
-            )
-            .await?;
+            let body = netid_codec::rest::encode_logout_request(&req);
+            let reply = netid_call(state, NETID_LOGOUT, "logout", body).await?;
             state.counters.forget(id);
             let resp =
                 netid_codec::rest::decode_logout_response(&reply.body, &state.upstream_limits)
@@ -102,9 +98,16 @@ pub async fn logout(
     }
 }
 
-async fn enos_call(state: &State, path: &str, id: &str) -> Result<RawReply, UpstreamError> {
+async fn enos_call(
+    state: &State,
+    path: &str,
+    op: &'static str,
+    id: &str,
+) -> Result<RawReply, UpstreamError> {
     let enos = &state.config.backends.enos;
     let call = Call {
+        backend: "enos",
+        op,
         base: &enos.url,
         path,
         timeout: enos.timeout,
@@ -117,9 +120,16 @@ async fn enos_call(state: &State, path: &str, id: &str) -> Result<RawReply, Upst
     state.upstream.post(call).await
 }
 
-async fn netid_call(state: &State, path: &str, body: Vec<u8>) -> Result<RawReply, UpstreamError> {
+async fn netid_call(
+    state: &State,
+    path: &str,
+    op: &'static str,
+    body: Vec<u8>,
+) -> Result<RawReply, UpstreamError> {
     let netid = &state.config.backends.netid;
     let call = Call {
+        backend: "netid",
+        op,
         base: &netid.url,
         path,
         timeout: netid.timeout,

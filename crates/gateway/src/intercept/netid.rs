@@ -4,6 +4,7 @@
 //! rendering look at the face.
 
 use idbridge_protocol::DecodeError;
+use idbridge_protocol::netid::StatusCode;
 use idbridge_protocol::netid::{
     self as codec, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, Status,
     StatusRequest, rest, soap,
@@ -12,7 +13,7 @@ use idbridge_session::{Backend, UnixTime};
 
 use super::{Outcome, Request, fetch_error, forward, logout_session, lookup};
 use crate::error::Rejection;
-use crate::respond::{self, NETID_JSON, Reply, SOAP_XML};
+use crate::respond::{self, Kind, NETID_JSON, Reply, SOAP_XML};
 use crate::route::{Face, Op};
 use crate::state::State;
 
@@ -40,30 +41,48 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     }
     let raw = match forward(state, Backend::Netid, req).await {
         Ok(raw) => raw,
-        Err(e) => return respond::upstream_error(req.face, &e),
-    };
-    if raw.status == 200 {
-        let limits = &state.upstream_limits;
-        let answer: Result<LoginResponse, DecodeError> = match req.face {
-            Face::NetidSoap => soap::decode_login_response(&raw.body, limits),
-            _ => rest::decode_login_response(&raw.body, limits),
-        };
-        match answer {
-            Ok(LoginResponse {
-                session_id: Some(id),
-                status,
-                ..
-            }) if status.is_success() => {
-                state.counters.reset(id.expose());
-                if let Err(e) = lookup(state, id.expose(), 0, now, outcome).await {
-                    tracing::warn!(error = %e, "Net iD session not cached after login");
-                }
-            }
-            Ok(resp) => tracing::debug!(code = resp.status.code.as_str(), "Net iD login refused"),
-            Err(e) => tracing::warn!(error = %e, "Net iD login answer not understood"),
+        Err(e) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&["netid", "error"])
+                .inc();
+            return respond::upstream_error(req.face, &e);
         }
-    }
-    Reply::upstream(raw)
+    };
+    let limits = &state.upstream_limits;
+    let answer: Option<LoginResponse> = match (raw.status, req.face) {
+        (200, Face::NetidSoap) => soap::decode_login_response(&raw.body, limits).ok(),
+        (200, _) => rest::decode_login_response(&raw.body, limits).ok(),
+        _ => None,
+    };
+    let (login_outcome, kind) = match answer {
+        Some(LoginResponse {
+            session_id: Some(id),
+            status,
+            ..
+        }) if status.is_success() => {
+            state.counters.reset(id.expose());
+            if let Err(e) = lookup(state, id.expose(), 0, now, outcome).await {
+                tracing::warn!(error = %e, "Net iD session not cached after login");
+            }
+            ("success", Kind::Ok)
+        }
+        Some(resp) if resp.status.code == StatusCode::AccessDenied => {
+            ("bad_credentials", Kind::Rejected)
+        }
+        Some(_) => ("error", Kind::Rejected),
+        None => {
+            tracing::warn!(status = raw.status, "Net iD login answer not understood");
+            ("error", Kind::Ok)
+        }
+    };
+    state
+        .metrics
+        .logins
+        .with_label_values(&["netid", login_outcome])
+        .inc();
+    Reply::upstream(raw).with_kind(kind)
 }
 
 async fn status(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {

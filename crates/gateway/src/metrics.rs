@@ -1,0 +1,209 @@
+//! Prometheus metrics with identity meaning (DESIGN §3), all prefixed `idbridge_`.
+//!
+//! Each gateway owns its registry, so several gateways in one process (tests) never collide.
+//! Label values come from small closed sets (faces, operations, outcomes), never from request
+//! data, so the series count stays bounded whatever clients send.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Latency buckets from a cache hit (tens of microseconds) to a slow backend (seconds).
+const BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    pub upstream_requests: IntCounterVec,
+    pub upstream_duration: HistogramVec,
+    pub cache_lookups: IntCounterVec,
+    pub sessions: IntGaugeVec,
+    pub logins: IntCounterVec,
+    pub tokens_issued: IntCounterVec,
+    pub tokens_verified: IntCounterVec,
+    pub backend_up: IntGaugeVec,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let gauge =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, prometheus::Error> {
+                let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(g.clone()))?;
+                Ok(g)
+            };
+        let histogram =
+            |name: &str, help: &str, labels: &[&str]| -> Result<HistogramVec, prometheus::Error> {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()),
+                    labels,
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                Ok(h)
+            };
+        let metrics = Self {
+            requests: counter(
+                "idbridge_requests_total",
+                "Requests by face, backend, operation and outcome.",
+                &["face", "backend", "operation", "outcome"],
+            )?,
+            request_duration: histogram(
+                "idbridge_request_duration_seconds",
+                "Time to answer a request, by face and operation.",
+                &["face", "operation"],
+            )?,
+            upstream_requests: counter(
+                "idbridge_upstream_requests_total",
+                "Calls the gateway made to a backend, by backend, operation and outcome.",
+                &["backend", "operation", "outcome"],
+            )?,
+            upstream_duration: histogram(
+                "idbridge_upstream_duration_seconds",
+                "Duration of the gateway's own backend calls.",
+                &["backend", "operation"],
+            )?,
+            cache_lookups: counter(
+                "idbridge_cache_lookups_total",
+                "Session cache lookups by result (hit, miss, stale, coalesced).",
+                &["result"],
+            )?,
+            sessions: gauge(
+                "idbridge_sessions",
+                "Live cached sessions by backend.",
+                &["backend"],
+            )?,
+            logins: counter(
+                "idbridge_logins_total",
+                "Logins seen by the gateway, by backend and outcome.",
+                &["backend", "outcome"],
+            )?,
+            tokens_issued: counter(
+                "idbridge_tokens_issued_total",
+                "Gateway tokens minted.",
+                &["backend"],
+            )?,
+            tokens_verified: counter(
+                "idbridge_tokens_verified_total",
+                "Gateway tokens checked, by result.",
+                &["result"],
+            )?,
+            backend_up: gauge(
+                "idbridge_backend_up",
+                "Whether the last readiness probe reached the backend (1) or not (0).",
+                &["backend"],
+            )?,
+            registry: registry.clone(),
+        };
+        let build = gauge(
+            "idbridge_build_info",
+            "Build information; always 1.",
+            &["version"],
+        )?;
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        for backend in ["enos", "netid"] {
+            metrics.sessions.with_label_values(&[backend]).set(0);
+        }
+        Ok(metrics)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format; an empty page is the honest fallback.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// The `outcome` label of a login answer, from the backend's own code (DESIGN §3).
+pub fn login_outcome_enos(code: Option<i64>) -> &'static str {
+    match code {
+        None => "success",
+        Some(30400 | 400) => "bad_credentials",
+        Some(30429 | 429) => "locked",
+        Some(30410 | 410) => "expired",
+        Some(30511 | 511) => "disabled",
+        Some(_) => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_every_family_with_the_prefix() {
+        let m = Metrics::new().unwrap();
+        m.requests
+            .with_label_values(&["enos", "enos", "status", "ok"])
+            .inc();
+        m.cache_lookups.with_label_values(&["hit"]).inc();
+        m.request_duration
+            .with_label_values(&["enos", "status"])
+            .observe(0.001);
+        m.upstream_requests
+            .with_label_values(&["enos", "status", "ok"])
+            .inc();
+        m.upstream_duration
+            .with_label_values(&["enos", "status"])
+            .observe(0.01);
+        m.logins.with_label_values(&["enos", "success"]).inc();
+        m.tokens_issued.with_label_values(&["enos"]).inc();
+        m.tokens_verified.with_label_values(&["valid"]).inc();
+        m.backend_up.with_label_values(&["enos"]).set(1);
+        let text = m.render();
+        for family in [
+            "idbridge_requests_total",
+            "idbridge_request_duration_seconds_bucket",
+            "idbridge_upstream_requests_total",
+            "idbridge_upstream_duration_seconds_bucket",
+            "idbridge_cache_lookups_total",
+            "idbridge_sessions",
+            "idbridge_logins_total",
+            "idbridge_tokens_issued_total",
+            "idbridge_tokens_verified_total",
+            "idbridge_backend_up",
+            "idbridge_build_info",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {}", family.trim_end_matches("_bucket"))),
+                "{family}"
+            );
+            assert!(text.contains(family), "{family} missing:\n{text}");
+        }
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .all(|l| l.starts_with("idbridge_"))
+        );
+    }
+
+    #[test]
+    fn login_outcomes_follow_the_backend_codes() {
+        assert_eq!(login_outcome_enos(None), "success");
+        assert_eq!(login_outcome_enos(Some(30400)), "bad_credentials");
+        assert_eq!(login_outcome_enos(Some(30429)), "locked");
+        assert_eq!(login_outcome_enos(Some(30410)), "expired");
+        assert_eq!(login_outcome_enos(Some(30511)), "disabled");
+        assert_eq!(login_outcome_enos(Some(30404)), "error");
+    }
+}
