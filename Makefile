@@ -7,7 +7,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-CONFIGS := $(wildcard config/*.toml config/examples/*.toml)
+CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.toml)
+# deploy/check.sh unpacks promtool here; the metrics test must find it (IDBRIDGE_REQUIRE_PROMTOOL).
+TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
 .PHONY: deps test demo sim check-configs fmt
 
@@ -27,7 +29,8 @@ deps:
 test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) test --workspace
+	bash deploy/check.sh
+	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_PROMTOOL=1 $(CARGO) test --workspace
 	$(MAKE) --no-print-directory check-configs
 
 ## check-configs: every shipped configuration file must validate.
