@@ -8,7 +8,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.toml)
-# deploy/check.sh unpacks promtool here; the metrics test must find it (IDBRIDGE_REQUIRE_PROMTOOL).
+# deploy/check.sh unpacks promtool here. Under make test the checks by outside tools (promtool,
+# PyJWT, zeep, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
 .PHONY: deps test demo sim check-configs fmt
@@ -20,6 +21,13 @@ deps:
 		echo "installing cmake (needed to build Pingora)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq cmake >/dev/null; \
 	fi
+	@if ! command -v nginx >/dev/null; then \
+		echo "installing nginx (the forward-auth check runs a real nginx)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; \
+	fi
+	@python3 -c 'import jwt, cryptography, zeep' 2>/dev/null || { \
+		echo "installing PyJWT and zeep (interoperability checks)"; \
+		python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]' zeep; }
 	@if command -v rustup >/dev/null; then \
 		rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt; \
 		rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \
@@ -30,7 +38,7 @@ test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	bash deploy/check.sh
-	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_PROMTOOL=1 $(CARGO) test --workspace
+	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_TOOLS=1 $(CARGO) test --workspace
 	$(MAKE) --no-print-directory check-configs
 
 ## check-configs: every shipped configuration file must validate.

@@ -26,6 +26,61 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub admin: AdminConfig,
+    pub tokens: TokensConfig,
+    /// Protected apps, matched by path prefix in this order.
+    pub routes: Vec<AppRoute>,
+}
+
+/// An app the gateway proxies only for a valid session, with the verified identity injected as
+/// `X-Auth-Request-*` headers (any such header from the client is removed first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppRoute {
+    /// Path prefix, e.g. `/app/`.
+    pub prefix: String,
+    pub upstream: Url,
+    /// Remove the prefix before proxying (`/app/x` reaches the app as `/x`).
+    pub strip_prefix: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenAlgorithm {
+    EdDsa,
+    Es256,
+    /// Symmetric: every verifier holds the signing secret. Only when explicitly configured.
+    Hs256,
+}
+
+/// Gateway tokens (JWTs). `Debug` never shows the HS256 secret.
+#[derive(Clone, PartialEq)]
+pub struct TokensConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Lifetime of a token; never beyond its session's expiry.
+    pub ttl: Duration,
+    pub leeway: Duration,
+    pub algorithm: TokenAlgorithm,
+    /// PEM private keys (PKCS#8; Ed25519 or P-256); `None` generates one at start-up (demo).
+    pub key_dir: Option<PathBuf>,
+    /// The key id (file stem) that signs; `None` takes the last file by name.
+    pub signing_kid: Option<String>,
+    pub hs256_secret: Option<String>,
+}
+
+impl fmt::Debug for TokensConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokensConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .field("algorithm", &self.algorithm)
+            .field("key_dir", &self.key_dir)
+            .field("signing_kid", &self.signing_kid)
+            .field(
+                "hs256_secret",
+                &self.hs256_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// The admin API's settings. `Debug` never shows the token.

@@ -7,18 +7,24 @@
 mod enos;
 mod fetch;
 mod netid;
+pub mod unified;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use idbridge_session::{Backend, Session, UnixTime};
 
 use crate::cache::CacheResult;
-use crate::error::{FetchError, UpstreamError};
+use crate::error::{FetchError, Rejection, UpstreamError};
 use crate::respond::Reply;
 use crate::route::{Face, Op, backend_of_id};
 use crate::state::State;
+use crate::tokens::{self, TokenRejection};
 use crate::upstream::{Call, RawReply};
+
+/// The response header that carries a gateway token after a native login.
+pub const TOKEN_HEADER: &str = "x-idbridge-token";
 
 /// An intercepted request, as the proxy phase saw it.
 #[derive(Clone, Debug)]
@@ -32,6 +38,8 @@ pub struct Request {
     pub request_id: Option<String>,
     /// The client's address, passed upstream as `X-Forwarded-For` (EnOS throttles logins per IP).
     pub client_addr: Option<String>,
+    /// The `Cookie` header (forward-auth reads the gateway token cookie from it).
+    pub cookie: Option<String>,
     pub body: Bytes,
 }
 
@@ -48,6 +56,7 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime) -> (Reply, Outc
     let reply = match req.face {
         Face::Enos => enos::handle(state, req, now, &mut outcome).await,
         Face::NetidRest | Face::NetidSoap => netid::handle(state, req, now, &mut outcome).await,
+        Face::Unified | Face::UnifiedSoap => unified::handle(state, req, now, &mut outcome).await,
     };
     (reply, outcome)
 }
@@ -56,11 +65,12 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime) -> (Reply, Outc
 /// `Count` (0 from other protocols), used to keep the upstream counter ahead of the client's.
 async fn lookup(
     state: &State,
-    id: &str,
+    presented: &str,
     client_count: u64,
     now: UnixTime,
     outcome: &mut Outcome,
 ) -> Result<Arc<Session>, Arc<FetchError>> {
+    let id = &*resolve(state, presented).map_err(Arc::new)?;
     let backend = backend_of_id(id);
     let fetched = state
         .cache
@@ -135,14 +145,72 @@ pub fn backend_label(backend: Backend) -> &'static str {
 /// Logs `id` out: locally first (so nothing in flight can bring it back), then at its backend.
 async fn logout_session(
     state: &State,
-    id: &str,
+    presented: &str,
     client_count: u64,
     outcome: &mut Outcome,
 ) -> Result<(), FetchError> {
+    let id = &*resolve(state, presented)?;
     let cached = state.cache.remove(id).await;
     let backend = cached.map_or_else(|| backend_of_id(id), |s| s.backend);
     outcome.backend = Some(backend);
     fetch::logout(state, backend, id, client_count).await
+}
+
+/// The session behind a credential (token or session id), for forward-auth and protected apps.
+pub async fn authorize(
+    state: &State,
+    credential: &str,
+    now: UnixTime,
+) -> Result<Arc<Session>, Arc<FetchError>> {
+    lookup(state, credential, 0, now, &mut Outcome::default()).await
+}
+
+/// The backend session id behind what a client presented: a backend session id as it is, or a
+/// gateway token, verified and mapped by its `jti`. Tokens are counted by verification result.
+pub fn resolve<'a>(state: &State, presented: &'a str) -> Result<Cow<'a, str>, FetchError> {
+    if !tokens::looks_like_jwt(presented) {
+        return Ok(Cow::Borrowed(presented));
+    }
+    let verified = state.tokens.verify(presented);
+    let session = verified
+        .as_ref()
+        .ok()
+        .and_then(|claims| state.token_index.get(&claims.jti));
+    let result = match (&verified, &session) {
+        (Ok(_), Some(id)) if state.cache.is_logged_out(id) => "revoked",
+        (Ok(_), Some(_)) => "valid",
+        (Err(TokenRejection::Expired), _) => "expired",
+        _ => "invalid",
+    };
+    state
+        .metrics
+        .tokens_verified
+        .with_label_values(&[result])
+        .inc();
+    match session {
+        Some(id) if result == "valid" => Ok(Cow::Owned(id.to_string())),
+        Some(_) => Err(FetchError::Rejected(Rejection::LoggedOut)),
+        None => Err(FetchError::Rejected(Rejection::Invalid)),
+    }
+}
+
+/// Mints a gateway token for a session just logged in, as the `X-Idbridge-Token` header.
+fn token_header(state: &State, session: &Session, now: UnixTime) -> Option<(&'static str, String)> {
+    match state.tokens.mint(session, &state.token_index, now) {
+        Ok((token, _)) => {
+            let backend = backend_label(session.backend);
+            state
+                .metrics
+                .tokens_issued
+                .with_label_values(&[backend])
+                .inc();
+            Some((TOKEN_HEADER, token))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "minting a gateway token failed");
+            None
+        }
+    }
 }
 
 fn fetch_error(face: Face, op: Op, e: &FetchError, count: u64) -> Reply {

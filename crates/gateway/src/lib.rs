@@ -9,6 +9,7 @@ pub mod admin;
 pub mod cache;
 pub mod config;
 pub mod counter;
+pub mod documents;
 pub mod error;
 pub mod intercept;
 pub mod logging;
@@ -18,6 +19,7 @@ pub mod respond;
 pub mod route;
 pub mod server;
 pub mod state;
+pub mod tokens;
 pub mod upstream;
 
 pub use server::{RunningGateway, StartError};

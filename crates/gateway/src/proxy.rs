@@ -13,7 +13,9 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 
-use crate::intercept::{self, Outcome, backend_label};
+use crate::documents;
+use crate::error::FetchError;
+use crate::intercept::{self, Outcome, backend_label, unified};
 use crate::respond::{self, Kind, Reply};
 use crate::route::{self, Route, RouteInput};
 use crate::state::State;
@@ -36,6 +38,8 @@ pub struct Ctx {
     request_id: String,
     outcome: Outcome,
     kind: Option<Kind>,
+    /// For a protected app: the verified identity headers to send it.
+    identity: Vec<(&'static str, String)>,
 }
 
 impl GatewayProxy {
@@ -56,6 +60,7 @@ impl ProxyHttp for GatewayProxy {
             request_id: String::new(),
             outcome: Outcome::default(),
             kind: None,
+            identity: Vec::new(),
         }
     }
 
@@ -67,9 +72,11 @@ impl ProxyHttp for GatewayProxy {
         ctx.route = route::route(&RouteInput {
             method: req.method.as_str(),
             path: req.uri.path(),
+            query: req.uri.query(),
             soap_action: header(session, "soapaction"),
             enos_logout_path: &backends.enos.logout_path,
             soap_path: &backends.netid.soap_path,
+            app_prefixes: &state.app_prefixes,
         });
         let (face, op) = match ctx.route {
             Route::Proxy(backend) => {
@@ -80,6 +87,48 @@ impl ProxyHttp for GatewayProxy {
                 let reply = respond::gateway_error(404, "not_found", "no route for this path");
                 write_reply(session, ctx, reply).await?;
                 return Ok(true);
+            }
+            Route::Document(doc) => {
+                let host = header(session, "host").unwrap_or("localhost").to_owned();
+                write_reply(session, ctx, documents::serve(&state, doc, &host)).await?;
+                return Ok(true);
+            }
+            Route::App(_) => {
+                let credential = unified::credential_from(
+                    header(session, "authorization"),
+                    header(session, "cookie"),
+                );
+                let now = UnixTime::from_system(SystemTime::now());
+                let verdict = match credential {
+                    Some(c) => intercept::authorize(&state, c, now).await.map_err(Some),
+                    None => Err(None),
+                };
+                match verdict {
+                    Ok(s) => {
+                        ctx.outcome.backend = Some(s.backend);
+                        ctx.identity = unified::identity_headers(&s);
+                        return Ok(false);
+                    }
+                    Err(e) => {
+                        let upstream_down =
+                            e.is_some_and(|e| matches!(*e, FetchError::Upstream(_)));
+                        let reply = if upstream_down {
+                            respond::gateway_error(
+                                503,
+                                "backend_unavailable",
+                                "identity backend unavailable",
+                            )
+                        } else {
+                            respond::gateway_error(
+                                401,
+                                "invalid_token",
+                                "a valid gateway token or session is required",
+                            )
+                        };
+                        write_reply(session, ctx, reply).await?;
+                        return Ok(true);
+                    }
+                }
             }
             Route::Intercept { face, op } => (face, op),
         };
@@ -105,6 +154,7 @@ impl ProxyHttp for GatewayProxy {
                 .client_addr()
                 .and_then(|a| a.as_inet())
                 .map(|a| a.ip().to_string()),
+            cookie: header(session, "cookie").map(str::to_owned),
             body,
         };
         let now = UnixTime::from_system(SystemTime::now());
@@ -115,15 +165,24 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        let Route::Proxy(backend) = ctx.route else {
-            return Err(Error::explain(
-                ErrorType::InternalError,
-                "no upstream for this route",
-            ));
-        };
-        let url = match backend {
-            idbridge_session::Backend::Enos => &ctx.state.config.backends.enos.url,
-            idbridge_session::Backend::Netid => &ctx.state.config.backends.netid.url,
+        let url = match ctx.route {
+            Route::Proxy(idbridge_session::Backend::Enos) => &ctx.state.config.backends.enos.url,
+            Route::Proxy(idbridge_session::Backend::Netid) => &ctx.state.config.backends.netid.url,
+            Route::App(i) => match ctx.state.config.routes.get(i) {
+                Some(app) => &app.upstream,
+                None => {
+                    return Err(Error::explain(
+                        ErrorType::InternalError,
+                        "app route vanished",
+                    ));
+                }
+            },
+            _ => {
+                return Err(Error::explain(
+                    ErrorType::InternalError,
+                    "no upstream for this route",
+                ));
+            }
         };
         let addr = resolve(url).await?;
         Ok(Box::new(HttpPeer::new(addr, false, String::new())))
@@ -135,6 +194,25 @@ impl ProxyHttp for GatewayProxy {
         upstream: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
+        if let Route::App(i) = ctx.route {
+            // Only the gateway may say who the user is: drop whatever the client claimed.
+            let claimed: Vec<_> = upstream
+                .headers
+                .keys()
+                .filter(|k| k.as_str().starts_with("x-auth-request-"))
+                .cloned()
+                .collect();
+            for name in claimed {
+                upstream.remove_header(&name);
+            }
+            for (name, value) in std::mem::take(&mut ctx.identity) {
+                upstream.insert_header(name, value)?;
+            }
+            if let Some(app) = ctx.state.config.routes.get(i).filter(|a| a.strip_prefix) {
+                let stripped = strip_prefix(&upstream.uri, &app.prefix);
+                upstream.set_uri(stripped);
+            }
+        }
         upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())
     }
 
@@ -157,6 +235,8 @@ impl ProxyHttp for GatewayProxy {
         let (face, op) = match ctx.route {
             Route::Intercept { face, op } => (face.as_str(), op.as_str()),
             Route::Proxy(_) => ("proxy", "passthrough"),
+            Route::App(_) => ("app", "passthrough"),
+            Route::Document(_) => ("document", "get"),
             Route::NotFound => ("none", "none"),
         };
         let backend = ctx.outcome.backend.map_or("none", backend_label);
@@ -202,6 +282,24 @@ impl ProxyHttp for GatewayProxy {
             ctx.request_id
         )
     }
+}
+
+/// `uri` without `prefix` at the front of its path (query kept); `/` when nothing is left.
+fn strip_prefix(uri: &http::Uri, prefix: &str) -> http::Uri {
+    let rest = uri
+        .path()
+        .strip_prefix(prefix.trim_end_matches('/'))
+        .unwrap_or(uri.path());
+    let path = if rest.starts_with('/') {
+        rest.to_owned()
+    } else {
+        format!("/{rest}")
+    };
+    let target = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    target.parse().unwrap_or_else(|_| uri.clone())
 }
 
 fn header<'a>(session: &'a Session, name: &str) -> Option<&'a str> {

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use idbridge_protocol::enos::{self, EnosCode};
 use idbridge_protocol::netid::{self, LogoutResponse, Status, StatusCode, soap};
+use idbridge_protocol::unified::soap::{self as usoap, FaultCode};
 use serde_json::{Value, json};
 
 use crate::error::{Rejection, UpstreamError};
@@ -98,6 +99,10 @@ pub fn upstream_error(face: Face, e: &UpstreamError) -> Reply {
         }
         Face::NetidRest => netid_status_only(status, StatusCode::InternalError, message),
         Face::NetidSoap => Reply::new(status, SOAP_XML, soap::encode_fault("s:Server", message)),
+        Face::Unified => unified_json(status, "backend_unavailable", message),
+        Face::UnifiedSoap => {
+            unified_fault(status, FaultCode::Server, "backend_unavailable", message)
+        }
     };
     reply.with_kind(Kind::UpstreamError)
 }
@@ -112,6 +117,8 @@ pub fn bad_request(face: Face, message: &str) -> Reply {
         Face::NetidRest => netid_status_only(400, StatusCode::InvalidInput, message),
         // SOAP 1.1 carries faults on HTTP 500.
         Face::NetidSoap => Reply::new(500, SOAP_XML, soap::encode_fault("s:Client", message)),
+        Face::Unified => unified_json(400, "bad_request", message),
+        Face::UnifiedSoap => unified_fault(500, FaultCode::Client, "bad_request", message),
     };
     reply.with_kind(Kind::BadRequest)
 }
@@ -125,6 +132,8 @@ pub fn too_large(face: Face, limit: usize) -> Reply {
         }
         Face::NetidRest => netid_status_only(413, StatusCode::InvalidInput, &message),
         Face::NetidSoap => Reply::new(413, SOAP_XML, soap::encode_fault("s:Client", &message)),
+        Face::Unified => unified_json(413, "too_large", &message),
+        Face::UnifiedSoap => unified_fault(413, FaultCode::Client, "too_large", &message),
     };
     reply.with_kind(Kind::TooLarge)
 }
@@ -157,6 +166,17 @@ pub fn rejected(face: Face, op: Op, why: Rejection, count: u64) -> Reply {
             let body = soap::encode_login_status(&netid::not_logged_in(count));
             Reply::new(200, SOAP_XML, body)
         }
+        Face::Unified => unified_json(
+            401,
+            "invalid_token",
+            "a valid gateway token or session is required",
+        ),
+        Face::UnifiedSoap => unified_fault(
+            500,
+            FaultCode::Client,
+            "invalid_token",
+            "a valid gateway token or session is required",
+        ),
     };
     reply.with_kind(Kind::Rejected)
 }
@@ -171,6 +191,7 @@ pub fn netid_logout(face: Face, resp: &LogoutResponse) -> Reply {
 /// idbridge's own JSON error form: `{"error": {"code", "message"}}`.
 pub fn gateway_error(status: u16, code: &str, message: &str) -> Reply {
     let kind = match status {
+        401 | 403 => Kind::Rejected,
         404 => Kind::NotFound,
         413 => Kind::TooLarge,
         400..=499 => Kind::BadRequest,
@@ -178,6 +199,22 @@ pub fn gateway_error(status: u16, code: &str, message: &str) -> Reply {
     };
     let body = json!({ "error": { "code": code, "message": message } });
     Reply::json(status, JSON, &body).with_kind(kind)
+}
+
+fn unified_json(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        JSON,
+        &json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+fn unified_fault(status: u16, code: FaultCode, error_code: &str, message: &str) -> Reply {
+    Reply::new(
+        status,
+        usoap::CONTENT_TYPE,
+        usoap::encode_fault(code, error_code, message),
+    )
 }
 
 fn netid_status_only(status: u16, code: StatusCode, description: &str) -> Reply {

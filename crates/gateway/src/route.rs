@@ -15,12 +15,33 @@ pub use idbridge_protocol::netid::rest::{
     LOGIN_PATH as NETID_LOGIN, LOGIN_STATUS_PATH as NETID_STATUS, LOGOUT_PATH as NETID_LOGOUT,
 };
 
+pub const UNIFIED_LOGIN: &str = "/idbridge/v1/login";
+pub const UNIFIED_SESSION: &str = "/idbridge/v1/session";
+pub const UNIFIED_LOGOUT: &str = "/idbridge/v1/logout";
+pub const UNIFIED_AUTH: &str = "/idbridge/v1/auth";
+pub const UNIFIED_OPENAPI: &str = "/idbridge/v1/openapi.json";
+pub const UNIFIED_SOAP: &str = "/idbridge/soap";
+pub const JWKS: &str = "/.well-known/jwks.json";
+const UNIFIED_SOAP_ACTION: &str = "urn:idbridge:v1/";
+
 /// The protocol a caller speaks, and so the form of every answer it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Face {
     Enos,
     NetidRest,
     NetidSoap,
+    /// idbridge's own REST/JSON face (and forward-auth).
+    Unified,
+    /// idbridge's own SOAP 1.1 face.
+    UnifiedSoap,
+}
+
+/// Static documents the gateway serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doc {
+    Jwks,
+    OpenApi,
+    Wsdl,
 }
 
 /// The identity operations the gateway intercepts.
@@ -29,6 +50,8 @@ pub enum Op {
     Login,
     Status,
     Logout,
+    /// Forward-auth: is this request's session valid, and who is it?
+    Auth,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +60,10 @@ pub enum Route {
     Intercept { face: Face, op: Op },
     /// Proxied to the backend untouched.
     Proxy(Backend),
+    /// Served by the gateway from memory.
+    Document(Doc),
+    /// A protected app (index into the configured routes): proxied only for a valid session.
+    App(usize),
     /// Not the gateway's and not a backend's.
     NotFound,
 }
@@ -46,11 +73,14 @@ pub enum Route {
 pub struct RouteInput<'a> {
     pub method: &'a str,
     pub path: &'a str,
+    pub query: Option<&'a str>,
     pub soap_action: Option<&'a str>,
     /// `backends.enos.logout_path`.
     pub enos_logout_path: &'a str,
     /// `backends.netid.soap_path`.
     pub soap_path: &'a str,
+    /// The path prefixes of the protected app routes, in configuration order.
+    pub app_prefixes: &'a [String],
 }
 
 impl Face {
@@ -59,6 +89,8 @@ impl Face {
             Self::Enos => "enos",
             Self::NetidRest => "netid_rest",
             Self::NetidSoap => "netid_soap",
+            Self::Unified => "unified",
+            Self::UnifiedSoap => "unified_soap",
         }
     }
 }
@@ -69,13 +101,21 @@ impl Op {
             Self::Login => "login",
             Self::Status => "status",
             Self::Logout => "logout",
+            Self::Auth => "auth",
         }
     }
 }
 
 pub fn route(req: &RouteInput<'_>) -> Route {
     let post = req.method == "POST";
+    let get = req.method == "GET" || req.method == "HEAD";
     let intercept = |face, op| Route::Intercept { face, op };
+    if let Some(route) = gateway_route(req, post, get) {
+        return route;
+    }
+    if let Some(i) = req.app_prefixes.iter().position(|p| under(req.path, p)) {
+        return Route::App(i);
+    }
     if req.path.starts_with(ENOS_PREFIX) {
         return match req.path {
             ENOS_LOGIN if post => intercept(Face::Enos, Op::Login),
@@ -109,6 +149,42 @@ pub fn route(req: &RouteInput<'_>) -> Route {
     Route::NotFound
 }
 
+/// idbridge's own faces and documents.
+fn gateway_route(req: &RouteInput<'_>, post: bool, get: bool) -> Option<Route> {
+    let intercept = |face, op| Some(Route::Intercept { face, op });
+    match req.path {
+        UNIFIED_LOGIN if post => intercept(Face::Unified, Op::Login),
+        UNIFIED_SESSION if get => intercept(Face::Unified, Op::Status),
+        UNIFIED_LOGOUT if post => intercept(Face::Unified, Op::Logout),
+        UNIFIED_OPENAPI if get => Some(Route::Document(Doc::OpenApi)),
+        JWKS if get => Some(Route::Document(Doc::Jwks)),
+        UNIFIED_SOAP if get && req.query.is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) => {
+            Some(Route::Document(Doc::Wsdl))
+        }
+        // The operation is read from the body; the action, when sent, only has to agree with it.
+        UNIFIED_SOAP if post => {
+            let action = req.soap_action.map(|a| a.trim().trim_matches('"'));
+            let op = match action.and_then(|a| a.strip_prefix(UNIFIED_SOAP_ACTION)) {
+                Some("Login") => Op::Login,
+                Some("Logout") => Op::Logout,
+                _ => Op::Status,
+            };
+            intercept(Face::UnifiedSoap, op)
+        }
+        // Envoy's ext_authz forwards the original method and appends the original path.
+        p if under(p, UNIFIED_AUTH) => intercept(Face::Unified, Op::Auth),
+        p if p.starts_with("/idbridge/") => Some(Route::NotFound),
+        _ => None,
+    }
+}
+
+/// `path` is `prefix` or below it (`/app` matches `/app`, `/app/x`, not `/apple`).
+fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Which backend issued a session id, by its form: EnOS ids are `IAM_S_…`; everything else is
 /// taken for a Net iD id (base64 of 20 bytes). Used only when the session is not cached.
 pub fn backend_of_id(id: &str) -> Backend {
@@ -129,9 +205,11 @@ mod tests {
         route(&RouteInput {
             method,
             path,
+            query: None,
             soap_action,
             enos_logout_path: "/enos-iam-service/v2.0/logout",
             soap_path: "/portal/service.svc",
+            app_prefixes: &[],
         })
     }
 
@@ -213,6 +291,70 @@ mod tests {
         assert_eq!(r("GET", "/", None), Route::NotFound);
         assert_eq!(r("GET", "/enos-iam-service", None), Route::NotFound);
         assert_eq!(r("GET", "/apix/login", None), Route::NotFound);
+    }
+
+    #[test]
+    fn gateway_faces_and_documents() {
+        assert_eq!(r("POST", UNIFIED_LOGIN, None), i(Face::Unified, Op::Login));
+        assert_eq!(
+            r("GET", UNIFIED_SESSION, None),
+            i(Face::Unified, Op::Status)
+        );
+        assert_eq!(
+            r("POST", UNIFIED_LOGOUT, None),
+            i(Face::Unified, Op::Logout)
+        );
+        assert_eq!(r("GET", UNIFIED_AUTH, None), i(Face::Unified, Op::Auth));
+        assert_eq!(
+            r("POST", "/idbridge/v1/auth/app/page", None),
+            i(Face::Unified, Op::Auth)
+        );
+        assert_eq!(r("GET", JWKS, None), Route::Document(Doc::Jwks));
+        assert_eq!(
+            r("GET", UNIFIED_OPENAPI, None),
+            Route::Document(Doc::OpenApi)
+        );
+        assert_eq!(
+            r("POST", UNIFIED_SOAP, Some("\"urn:idbridge:v1/Login\"")),
+            i(Face::UnifiedSoap, Op::Login)
+        );
+        assert_eq!(
+            r("POST", UNIFIED_SOAP, None),
+            i(Face::UnifiedSoap, Op::Status)
+        );
+        assert_eq!(r("GET", "/idbridge/v2/unknown", None), Route::NotFound);
+        let wsdl = route(&RouteInput {
+            method: "GET",
+            path: UNIFIED_SOAP,
+            query: Some("wsdl"),
+            soap_action: None,
+            enos_logout_path: "/x",
+            soap_path: "/portal/service.svc",
+            app_prefixes: &[],
+        });
+        assert_eq!(wsdl, Route::Document(Doc::Wsdl));
+    }
+
+    #[test]
+    fn protected_apps_by_prefix() {
+        let apps = ["/app/".to_owned(), "/reports".to_owned()];
+        let at = |path: &str| {
+            route(&RouteInput {
+                method: "GET",
+                path,
+                query: None,
+                soap_action: None,
+                enos_logout_path: "/x",
+                soap_path: "/portal/service.svc",
+                app_prefixes: &apps,
+            })
+        };
+        assert_eq!(at("/app/"), Route::App(0));
+        assert_eq!(at("/app/page"), Route::App(0));
+        assert_eq!(at("/app"), Route::App(0));
+        assert_eq!(at("/apple"), Route::NotFound);
+        assert_eq!(at("/reports/q1"), Route::App(1));
+        assert_eq!(at("/api/login/status/get"), Route::Proxy(Backend::Netid));
     }
 
     #[test]

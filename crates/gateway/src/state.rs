@@ -2,6 +2,9 @@
 //! on reload), and the session cache, Net iD counters and metrics (kept across reloads, so a
 //! SIGHUP never drops a session). Requests hold one `Arc<State>` snapshot from start to end.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use idbridge_protocol::Limits;
 
 use crate::cache::SessionCache;
@@ -9,7 +12,20 @@ use crate::config::Config;
 use crate::counter::NetidCounters;
 use crate::error::UpstreamError;
 use crate::metrics::Metrics;
+use crate::tokens::{self, TokenError, TokenIndex, Tokens};
 use crate::upstream::Upstream;
+
+/// How long the `jti` → session mapping is kept: longer than any token lives.
+const TOKEN_INDEX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The parts a reload carries over.
+struct Shared {
+    cache: SessionCache,
+    counters: NetidCounters,
+    metrics: Metrics,
+    tokens: Arc<Tokens>,
+    index: TokenIndex,
+}
 
 /// Backend answers are bounded too, but far above any real session document.
 const UPSTREAM_MAX_BODY: usize = 1 << 20;
@@ -25,6 +41,11 @@ pub struct State {
     pub cache: SessionCache,
     pub counters: NetidCounters,
     pub metrics: Metrics,
+    pub tokens: Arc<Tokens>,
+    /// `jti` → session id of every token minted; kept across reloads.
+    pub token_index: TokenIndex,
+    /// `config.routes` prefixes, for the router.
+    pub app_prefixes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +54,8 @@ pub enum StateError {
     Upstream(#[from] UpstreamError),
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
 }
 
 // === impl State ===
@@ -42,7 +65,18 @@ impl State {
         let metrics = Metrics::new()?;
         let cache = SessionCache::new(config.cache.max_sessions, config.cache.revalidate_after);
         let counters = NetidCounters::new(config.cache.max_sessions);
-        Self::assemble(config, cache, counters, metrics)
+        let tokens = Arc::new(Tokens::new(&config.tokens)?);
+        let index = tokens::new_index(config.cache.max_sessions, TOKEN_INDEX_TTL);
+        Self::assemble(
+            config,
+            Shared {
+                cache,
+                counters,
+                metrics,
+                tokens,
+                index,
+            },
+        )
     }
 
     /// A successor for a reloaded configuration that keeps this state's sessions, counters and
@@ -61,16 +95,31 @@ impl State {
         } else {
             self.cache.with_revalidate_after(new.cache.revalidate_after)
         };
-        let next = Self::assemble(config, cache, self.counters.clone(), self.metrics.clone())?;
+        // An unchanged key configuration keeps its ring: a generated demo key must survive reload.
+        let tokens = if old.tokens == new.tokens {
+            self.tokens.clone()
+        } else {
+            Arc::new(Tokens::new(&new.tokens)?)
+        };
+        let shared = Shared {
+            cache,
+            counters: self.counters.clone(),
+            metrics: self.metrics.clone(),
+            tokens,
+            index: self.token_index.clone(),
+        };
+        let next = Self::assemble(config, shared)?;
         Ok((next, restart_needed))
     }
 
-    fn assemble(
-        config: Config,
-        cache: SessionCache,
-        counters: NetidCounters,
-        metrics: Metrics,
-    ) -> Result<Self, StateError> {
+    fn assemble(config: Config, shared: Shared) -> Result<Self, StateError> {
+        let Shared {
+            cache,
+            counters,
+            metrics,
+            tokens,
+            index,
+        } = shared;
         let client_limits = Limits {
             max_body: config.limits.max_body_bytes,
             max_depth: config.limits.max_xml_depth,
@@ -86,6 +135,9 @@ impl State {
             cache,
             counters,
             metrics,
+            tokens,
+            token_index: index,
+            app_prefixes: config.routes.iter().map(|r| r.prefix.clone()).collect(),
             config,
         })
     }

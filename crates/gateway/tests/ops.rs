@@ -97,7 +97,7 @@ async fn metrics_tell_what_happened() {
 }
 
 /// `promtool check metrics` (the Prometheus parser and linter) when it is installed; `make test`
-/// installs it and sets IDBRIDGE_REQUIRE_PROMTOOL=1 so that it cannot be skipped there.
+/// installs it and sets IDBRIDGE_REQUIRE_TOOLS=1 so that it cannot be skipped there.
 fn promtool_check(exposition: &str) {
     use std::io::Write;
     use std::process::{Command, Stdio};
@@ -109,7 +109,7 @@ fn promtool_check(exposition: &str) {
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(_) if std::env::var("IDBRIDGE_REQUIRE_PROMTOOL").is_err() => {
+        Err(_) if std::env::var("IDBRIDGE_REQUIRE_TOOLS").is_err() => {
             eprintln!(
                 "promtool not installed: exposition checked by this test's own assertions only"
             );

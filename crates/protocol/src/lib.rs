@@ -16,6 +16,7 @@ mod limits;
 
 pub mod enos;
 pub mod netid;
+pub mod unified;
 
 pub use error::DecodeError;
 pub use limits::Limits;

@@ -36,6 +36,15 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("log.format", "text", "log format: text or json"),
     ("log.level", "info", "tracing filter, e.g. info or idbridge_gateway=debug"),
     ("admin.token", "", "bearer token of the admin API; empty disables the API"),
+    ("tokens.issuer", "idbridge", "iss of gateway tokens"),
+    ("tokens.audience", "idbridge", "aud of gateway tokens"),
+    ("tokens.ttl", "15m", "gateway token lifetime (never beyond the session's expiry)"),
+    ("tokens.leeway", "30s", "clock skew allowed on exp and nbf"),
+    ("tokens.algorithm", "EdDSA", "EdDSA, ES256, or HS256 (symmetric; needs tokens.hs256_secret)"),
+    ("tokens.key_dir", "", "directory of PEM signing keys; empty generates one at start-up"),
+    ("tokens.signing_kid", "", "key id (file stem) that signs; empty takes the last by name"),
+    ("tokens.hs256_secret", "", "HS256 secret, 32+ bytes; only with tokens.algorithm = HS256"),
+    ("routes", "", "protected apps: [[routes]] with prefix, upstream, strip_prefix"),
 ];
 
 /// Where configuration comes from. `env: None` reads the process environment.
@@ -102,6 +111,8 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
         level: r.string("log.level"),
     };
     let admin = r.admin_token("admin.token");
+    let tokens = r.tokens();
+    let routes = r.routes();
     r.unknown_keys();
     // Port 0 asks the OS for a free port: two of them never clash.
     if server.listen == server.admin_listen && server.listen.port() != 0 {
@@ -126,6 +137,8 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
             limits,
             log,
             admin,
+            tokens,
+            routes,
         }),
         _ => Err(ConfigError {
             problems: r.problems,
@@ -260,6 +273,130 @@ impl Reader<'_> {
                 self.problem(key, format!("`{s}` is not a whole number"));
                 min
             }
+        }
+    }
+
+    /// `[[routes]]`: each needs a `prefix` that no face or backend owns and an http `upstream`.
+    fn routes(&mut self) -> Vec<super::AppRoute> {
+        const RESERVED: &[&str] = &[
+            "/idbridge/",
+            "/.well-known/",
+            "/enos-iam-service/",
+            "/api/",
+            "/portal/",
+        ];
+        let items = match self.cfg.get_array("routes") {
+            Ok(items) => items,
+            Err(config::ConfigError::NotFound(_)) => return Vec::new(),
+            Err(_) => {
+                self.problem("routes", "must be an array of tables: [[routes]]");
+                return Vec::new();
+            }
+        };
+        let mut routes = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let key = |field: &str| format!("routes[{i}].{field}");
+            let Ok(table) = item.into_table() else {
+                self.problem(
+                    &format!("routes[{i}]"),
+                    "must be a table with prefix and upstream",
+                );
+                continue;
+            };
+            for field in table
+                .keys()
+                .filter(|k| !["prefix", "upstream", "strip_prefix"].contains(&k.as_str()))
+            {
+                self.problem(&key(field), "unknown key");
+            }
+            let text = |field: &str| table.get(field).and_then(|v| v.clone().into_string().ok());
+            let prefix = text("prefix").unwrap_or_default();
+            let wanted = format!("{}/", prefix.trim_end_matches('/'));
+            if !prefix.starts_with('/') || prefix.len() < 2 {
+                self.problem(&key("prefix"), "must be a path prefix such as /app/");
+            } else if RESERVED
+                .iter()
+                .any(|r| wanted.starts_with(r) || r.starts_with(&wanted))
+            {
+                self.problem(
+                    &key("prefix"),
+                    "overlaps a path the gateway or a backend owns",
+                );
+            }
+            let upstream = text("upstream").unwrap_or_default();
+            let upstream = match Url::parse(&upstream) {
+                Ok(u) if u.scheme() == "http" && u.host_str().is_some() => Some(u),
+                _ => {
+                    self.problem(&key("upstream"), "must be an http:// URL of the app");
+                    None
+                }
+            };
+            let strip_prefix = match table.get("strip_prefix").map(|v| v.clone().into_bool()) {
+                None => false,
+                Some(Ok(b)) => b,
+                Some(Err(_)) => {
+                    self.problem(&key("strip_prefix"), "must be true or false");
+                    false
+                }
+            };
+            if let Some(upstream) = upstream {
+                routes.push(super::AppRoute {
+                    prefix,
+                    upstream,
+                    strip_prefix,
+                });
+            }
+        }
+        routes
+    }
+
+    fn tokens(&mut self) -> super::TokensConfig {
+        use super::TokenAlgorithm;
+        let optional = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let algorithm = match self.raw("tokens.algorithm").as_str() {
+            "EdDSA" => TokenAlgorithm::EdDsa,
+            "ES256" => TokenAlgorithm::Es256,
+            "HS256" => TokenAlgorithm::Hs256,
+            other => {
+                self.problem(
+                    "tokens.algorithm",
+                    format!("`{other}` is not one of: EdDSA, ES256, HS256"),
+                );
+                TokenAlgorithm::EdDsa
+            }
+        };
+        let hs256_secret = optional(self.raw("tokens.hs256_secret"));
+        match (algorithm, &hs256_secret) {
+            (TokenAlgorithm::Hs256, None) => {
+                self.problem("tokens.hs256_secret", "required with HS256")
+            }
+            (TokenAlgorithm::Hs256, Some(s)) if s.len() < 32 => {
+                self.problem("tokens.hs256_secret", "must be at least 32 bytes")
+            }
+            (TokenAlgorithm::EdDsa | TokenAlgorithm::Es256, Some(_)) => self.problem(
+                "tokens.hs256_secret",
+                "only used with tokens.algorithm = HS256; remove it",
+            ),
+            _ => {}
+        }
+        let key_dir = optional(self.raw("tokens.key_dir")).map(PathBuf::from);
+        if let Some(dir) = key_dir.as_ref().filter(|d| !d.is_dir()) {
+            self.problem(
+                "tokens.key_dir",
+                format!("`{}` is not a directory", dir.display()),
+            );
+        }
+        let issuer = self.string("tokens.issuer");
+        let audience = self.string("tokens.audience");
+        super::TokensConfig {
+            issuer,
+            audience,
+            ttl: self.duration("tokens.ttl", Duration::from_secs(1)),
+            leeway: self.duration("tokens.leeway", Duration::ZERO),
+            algorithm,
+            key_dir,
+            signing_kid: optional(self.raw("tokens.signing_kid")),
+            hs256_secret,
         }
     }
 

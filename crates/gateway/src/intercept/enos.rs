@@ -3,7 +3,9 @@
 use idbridge_protocol::enos::{self as codec, EnosReply, LoginRequest};
 use idbridge_session::{Backend, Session, UnixTime};
 
-use super::{Outcome, Request, fetch, fetch_error, forward, logout_session, lookup};
+use std::sync::Arc;
+
+use super::{Outcome, Request, fetch, fetch_error, forward, logout_session, lookup, token_header};
 use crate::error::Rejection;
 use crate::metrics::login_outcome_enos;
 use crate::respond::{self, ENOS_JSON, Kind, Reply};
@@ -18,12 +20,21 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime, outcome: &mut O
                 return respond::rejected(Face::Enos, Op::Status, Rejection::Invalid, 0);
             };
             match lookup(state, id, 0, now, outcome).await {
+                Ok(session) if crate::tokens::looks_like_jwt(id) => {
+                    // A token holder never learns the backend session id: `session.id` echoes
+                    // the token, which the gateway accepts wherever an id goes.
+                    let mut shown = Session::clone(&session);
+                    shown.id = idbridge_session::SessionId::new(id);
+                    Reply::json(200, ENOS_JSON, &codec::session_info_response(&shown, now))
+                }
                 Ok(session) => {
                     Reply::json(200, ENOS_JSON, &codec::session_info_response(&session, now))
                 }
                 Err(e) => fetch_error(Face::Enos, Op::Status, &e, 0),
             }
         }
+        // Forward-auth belongs to the unified face; the router never sends it here.
+        Op::Auth => respond::bad_request(Face::Enos, "not an operation of this face"),
         Op::Logout => {
             let Some(id) = bearer(req) else {
                 return respond::rejected(Face::Enos, Op::Logout, Rejection::Invalid, 0);
@@ -59,13 +70,14 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     } else {
         None
     };
+    let mut cached = None;
     let (login_outcome, kind) = match answer {
         Some(EnosReply::Success(payload)) => {
             match payload
                 .get("session")
                 .map(|s| codec::session_from_enos(s, now))
             {
-                Some(Ok(session)) => cache_after_login(state, session, now).await,
+                Some(Ok(session)) => cached = cache_after_login(state, session, now).await,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "EnOS login answer has an unusable session")
                 }
@@ -86,14 +98,22 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
         .logins
         .with_label_values(&["enos", login_outcome])
         .inc();
-    Reply::upstream(raw).with_kind(kind)
+    let mut reply = Reply::upstream(raw).with_kind(kind);
+    reply
+        .headers
+        .extend(cached.and_then(|s| token_header(state, &s, now)));
+    reply
 }
 
 /// The Log In answer lacks three user fields that session/info carries (`password_state`,
 /// `password_strength`, `password_expire_time`; `password_state` 1 means "must change password"),
 /// so the gateway asks session/info once and caches that. If the backend cannot answer, the
 /// session from the login answer is cached instead: a partial answer beats a needless miss.
-async fn cache_after_login(state: &State, from_login: Session, now: UnixTime) {
+pub(super) async fn cache_after_login(
+    state: &State,
+    from_login: Session,
+    now: UnixTime,
+) -> Option<Arc<Session>> {
     let id = from_login.id.expose().to_owned();
     let session = match fetch::session(state, Backend::Enos, &id, 0, now).await {
         Ok(full) => full,
@@ -102,7 +122,7 @@ async fn cache_after_login(state: &State, from_login: Session, now: UnixTime) {
             from_login
         }
     };
-    state.cache.insert(session, now).await;
+    state.cache.insert(session, now).await
 }
 
 fn bearer(req: &Request) -> Option<&str> {

@@ -162,3 +162,36 @@ fn enos_rejection(code: EnosCode) -> FetchError {
 fn bad(detail: &str) -> UpstreamError {
     UpstreamError::BadResponse(detail.to_owned())
 }
+
+/// A login the gateway makes itself (the unified faces): EnOS Log In with the request's JSON.
+pub async fn login_enos(
+    state: &State,
+    req: &idbridge_protocol::enos::LoginRequest,
+    client_addr: Option<&str>,
+) -> Result<EnosReply, UpstreamError> {
+    let enos = &state.config.backends.enos;
+    let mut headers = vec![("content-type", ENOS_JSON.to_owned())];
+    headers.extend(client_addr.map(|a| ("x-forwarded-for", a.to_owned())));
+    let call = Call {
+        backend: "enos",
+        op: "login",
+        base: &enos.url,
+        path: crate::route::ENOS_LOGIN,
+        timeout: enos.timeout,
+        headers,
+        body: Bytes::from(req.encode()),
+    };
+    let reply = state.upstream.post(call).await?;
+    decode_enos(state, &reply)
+}
+
+/// A Net iD login the gateway makes itself, over REST.
+pub async fn login_netid(
+    state: &State,
+    req: &idbridge_protocol::netid::LoginRequest,
+) -> Result<idbridge_protocol::netid::LoginResponse, UpstreamError> {
+    let body = netid_codec::rest::encode_login_request(req);
+    let reply = netid_call(state, crate::route::NETID_LOGIN, "login", body).await?;
+    netid_codec::rest::decode_login_response(&reply.body, &state.upstream_limits)
+        .map_err(|e| bad(&e.to_string()))
+}

@@ -11,7 +11,7 @@ use idbridge_protocol::netid::{
 };
 use idbridge_session::{Backend, UnixTime};
 
-use super::{Outcome, Request, fetch_error, forward, logout_session, lookup};
+use super::{Outcome, Request, fetch_error, forward, logout_session, lookup, token_header};
 use crate::error::Rejection;
 use crate::respond::{self, Kind, NETID_JSON, Reply, SOAP_XML};
 use crate::route::{Face, Op};
@@ -22,6 +22,8 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime, outcome: &mut O
         Op::Login => login(state, req, now, outcome).await,
         Op::Status => status(state, req, now, outcome).await,
         Op::Logout => logout(state, req, outcome).await,
+        // Forward-auth belongs to the unified face; the router never sends it here.
+        Op::Auth => respond::bad_request(req.face, "not an operation of this face"),
     }
 }
 
@@ -56,6 +58,7 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
         (200, _) => rest::decode_login_response(&raw.body, limits).ok(),
         _ => None,
     };
+    let mut cached = None;
     let (login_outcome, kind) = match answer {
         Some(LoginResponse {
             session_id: Some(id),
@@ -63,8 +66,9 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
             ..
         }) if status.is_success() => {
             state.counters.reset(id.expose());
-            if let Err(e) = lookup(state, id.expose(), 0, now, outcome).await {
-                tracing::warn!(error = %e, "Net iD session not cached after login");
+            match lookup(state, id.expose(), 0, now, outcome).await {
+                Ok(session) => cached = Some(session),
+                Err(e) => tracing::warn!(error = %e, "Net iD session not cached after login"),
             }
             ("success", Kind::Ok)
         }
@@ -82,7 +86,11 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
         .logins
         .with_label_values(&["netid", login_outcome])
         .inc();
-    Reply::upstream(raw).with_kind(kind)
+    let mut reply = Reply::upstream(raw).with_kind(kind);
+    reply
+        .headers
+        .extend(cached.and_then(|s| token_header(state, &s, now)));
+    reply
 }
 
 async fn status(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {

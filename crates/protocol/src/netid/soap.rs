@@ -6,8 +6,8 @@
 //! writers reproduce the vendor samples' style byte for byte.
 
 mod envelope;
-mod writer;
-mod xml;
+pub(crate) mod writer;
+pub(crate) mod xml;
 
 use std::fmt;
 

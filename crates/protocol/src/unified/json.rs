@@ -1,0 +1,264 @@
+//! The unified REST/JSON face (`/idbridge/v1/...`): response renderers, the Log In request
+//! decoder, and the face's OpenAPI 3.1 document ([`openapi`]).
+//!
+//! Renderers are exact: every key is always present (absent values are `null`) and no other key
+//! appears, so the schemas in [`openapi`] can say `additionalProperties: false` with every
+//! property required, and clients can rely on it. The decoder is as strict as those schemas:
+//! unknown keys, duplicate keys and wrong types are errors, never ignored.
+
+mod openapi;
+
+pub use super::LoginRequest;
+pub use openapi::openapi;
+
+use idbridge_session::{Backend, Organization, Session, UnixTime};
+use serde_json::{Map, Value, json};
+
+use super::login::{Draft, Names, parse_backend, refuse};
+use super::{auth_method_name, backend_name, instant, kind_name, seconds};
+use crate::enos::AuthType;
+use crate::json::{loose_i64, loose_u64, member, opt_str, parse_object};
+use crate::netid::Role;
+use crate::{DecodeError, Limits};
+
+/// Every path of the face starts with this.
+pub const PATH_PREFIX: &str = "/idbridge/v1";
+/// `Content-Type` of every JSON body of the face.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// The request keys, in the order the OpenAPI document lists them.
+const LOGIN_KEYS: [&str; 8] = [
+    "backend",
+    "principal",
+    "credentials",
+    "auth_type",
+    "link_name",
+    "expire_interval",
+    "certificate",
+    "role",
+];
+
+const ENOS_ONLY: [&str; 5] = [
+    "principal",
+    "credentials",
+    "auth_type",
+    "link_name",
+    "expire_interval",
+];
+const NETID_ONLY: [&str; 2] = ["certificate", "role"];
+
+const NAMES: Names = Names {
+    backend: "backend",
+    principal: "principal",
+    credentials: "credentials",
+    auth_type: "auth_type",
+    link_name: "link_name",
+    expire_interval: "expire_interval",
+    certificate: "certificate",
+    role: "role",
+};
+
+// === renderers ===
+
+/// A session as the face shows it (the `Session` schema).
+///
+/// `organization` is the working organisation and `home_organization` the resident one, each
+/// `null` when the backend names none; `expires_in` counts down to `expires_at` from `now` and
+/// is 0 once past. Never the backend session id, never `extra`.
+pub fn session_view(session: &Session, now: UnixTime) -> Value {
+    let s = session;
+    json!({
+        "backend": backend_name(s.backend),
+        "subject": {
+            "id": s.subject.id,
+            "name": s.subject.name,
+            "email": s.subject.email,
+            "phone": s.subject.phone,
+            "kind": kind_name(s.subject.kind),
+        },
+        "organization": s.working_org.as_ref().map(organization),
+        "home_organization": s.home_org.as_ref().map(organization),
+        "organizations": s.organizations.iter()
+            .map(|o| json!({"id": o.id, "name": o.name}))
+            .collect::<Vec<_>>(),
+        "usages": s.usages.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        "auth_method": auth_method_name(&s.auth_method),
+        "created_at": instant(s.created),
+        "refreshed_at": instant(s.refreshed),
+        "expires_at": instant(s.expires_at),
+        "expires_in": seconds(s.time_to_live(now).as_secs()),
+        "idle_timeout": s.idle_timeout.map(|d| seconds(d.as_secs())),
+    })
+}
+
+/// `{"token", "token_type": "Bearer", "expires_in", "session"}` (the `LoginResponse` schema).
+pub fn login_response(
+    session: &Session,
+    token: &str,
+    token_expires_in: u64,
+    now: UnixTime,
+) -> Value {
+    json!({
+        "token": token,
+        "token_type": "Bearer",
+        "expires_in": seconds(token_expires_in),
+        "session": session_view(session, now),
+    })
+}
+
+/// `{"session": …}` (the `SessionResponse` schema).
+pub fn session_response(session: &Session, now: UnixTime) -> Value {
+    json!({ "session": session_view(session, now) })
+}
+
+/// `{"logged_out": true}` (the `LogoutResponse` schema).
+pub fn logout_response() -> Value {
+    json!({ "logged_out": true })
+}
+
+/// `{"error": {"code", "message"}}` (the `Error` schema). Both texts go to the client as given:
+/// pass codes and messages written for it, never a backend's own error text.
+pub fn error_body(code: &str, message: &str) -> Value {
+    json!({ "error": { "code": code, "message": message } })
+}
+
+fn organization(o: &Organization) -> Value {
+    json!({ "id": o.id, "name": o.name, "domain": o.domain })
+}
+
+// === decoder ===
+
+/// Decodes a `POST /idbridge/v1/login` body: `{"backend": "enos", "principal", "credentials",
+/// "auth_type"?, "link_name"?, "expire_interval"?}` or `{"backend": "netid", "certificate",
+/// "role"?}`. Optional keys may also be `null`.
+///
+/// Fails on: size, depth, syntax and duplicate keys (as every decoder of the crate); an unknown
+/// key ([`DecodeError::UnexpectedElement`]); a missing or empty required key; a wrong type or
+/// value; a key of the other backend ([`DecodeError::InvalidField`]).
+pub fn decode_login_request(body: &[u8], limits: &Limits) -> Result<LoginRequest, DecodeError> {
+    let map = parse_object(body, limits)?;
+    if let Some(unknown) = map.keys().find(|k| !LOGIN_KEYS.contains(&k.as_str())) {
+        return Err(DecodeError::unexpected(unknown));
+    }
+    let backend = enumerated(&map, "backend", "expected enos or netid", parse_backend)?;
+    // The other backend's keys are refused even when null: the schemas do not list them at all.
+    let (foreign, owner): (&[&'static str], &str) = match backend {
+        Some(Backend::Enos) => (&NETID_ONLY, "netid"),
+        Some(Backend::Netid) => (&ENOS_ONLY, "enos"),
+        None => (&[], ""),
+    };
+    for key in foreign {
+        refuse(map.contains_key(*key), key, owner)?;
+    }
+    let owned = |key: &'static str| opt_str(&map, key, key).map(|s| s.map(str::to_owned));
+    let draft = Draft {
+        backend,
+        principal: owned("principal")?,
+        credentials: owned("credentials")?,
+        auth_type: number(&map, "auth_type", "expected 0 or 1", |v| {
+            loose_i64(v).and_then(AuthType::from_code)
+        })?,
+        link_name: owned("link_name")?,
+        expire_interval: number(
+            &map,
+            "expire_interval",
+            "expected a non-negative integer",
+            loose_u64,
+        )?,
+        certificate: owned("certificate")?,
+        role: enumerated(&map, "role", "expected Self or Officer", Role::parse)?,
+    };
+    draft.finish(&NAMES)
+}
+
+/// A string member from a fixed set; `null` counts as absent.
+fn enumerated<T>(
+    map: &Map<String, Value>,
+    key: &'static str,
+    expected: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, DecodeError> {
+    opt_str(map, key, key)?
+        .map(|s| parse(s).ok_or_else(|| DecodeError::invalid(key, expected)))
+        .transpose()
+}
+
+/// A JSON number member (an integral float such as `3600.0` is an integer, as in JSON Schema;
+/// a string is not); `null` counts as absent.
+fn number<T>(
+    map: &Map<String, Value>,
+    key: &'static str,
+    expected: &str,
+    convert: impl FnOnce(&Value) -> Option<T>,
+) -> Result<Option<T>, DecodeError> {
+    match member(map, key) {
+        None => Ok(None),
+        Some(v @ Value::Number(_)) => convert(v)
+            .map(Some)
+            .ok_or_else(|| DecodeError::invalid(key, expected)),
+        Some(_) => Err(DecodeError::invalid(key, expected)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(body: &str) -> Result<LoginRequest, DecodeError> {
+        decode_login_request(body.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn numbers_must_be_json_numbers() {
+        let ok = decode(
+            r#"{"backend":"enos","principal":"p","credentials":"c","auth_type":1,"link_name":"corp","expire_interval":3600.0}"#,
+        )
+        .unwrap();
+        let up = ok.to_enos().unwrap();
+        assert_eq!(up.auth_type, AuthType::Ldap);
+        assert_eq!(up.expire_interval, Some(3600));
+        assert_eq!(up.link_name.as_deref(), Some("corp"));
+        for bad in [
+            r#"{"backend":"enos","principal":"p","credentials":"c","auth_type":"1"}"#,
+            r#"{"backend":"enos","principal":"p","credentials":"c","auth_type":2}"#,
+            r#"{"backend":"enos","principal":"p","credentials":"c","auth_type":0.5}"#,
+        ] {
+            assert!(
+                matches!(
+                    decode(bad),
+                    Err(DecodeError::InvalidField {
+                        field: "auth_type",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            decode(r#"{"backend":"enos","principal":"p","credentials":"c","expire_interval":-1}"#),
+            Err(DecodeError::InvalidField {
+                field: "expire_interval",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn own_optional_nulls_are_absent_but_foreign_keys_are_refused_even_null() {
+        let r = decode(r#"{"backend":"netid","certificate":"MIIB","role":null}"#).unwrap();
+        assert_eq!(
+            r,
+            LoginRequest::Netid {
+                certificate: "MIIB".into(),
+                role: Role::SelfService
+            }
+        );
+        assert!(matches!(
+            decode(r#"{"backend":"netid","certificate":"MIIB","principal":null}"#),
+            Err(DecodeError::InvalidField {
+                field: "principal",
+                ..
+            })
+        ));
+    }
+}
