@@ -55,6 +55,23 @@ async fn a_full_scenario_logs_no_secret() {
     )
     .await;
 
+    let unified = json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD});
+    let (_, login) = h.post_json(&gw, "/idbridge/v1/login", None, unified).await;
+    let token = login["token"].as_str().unwrap().to_owned();
+    h.http
+        .get(format!("{gw}/idbridge/v1/auth"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    h.enos_info(&format!("Bearer {token}")).await;
+    h.http
+        .get(format!("{gw}/idbridge/v1/session"))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
+
     let netid_id = h.netid_login().await;
     h.netid_status(&netid_id, 1).await;
     h.netid_status(&enos_id, 2).await;
@@ -133,7 +150,7 @@ async fn a_full_scenario_logs_no_secret() {
         .filter(|l| l.contains("idbridge::access"))
         .count();
     assert!(
-        access_lines >= 16,
+        access_lines >= 20,
         "every gateway request of the scenario must be logged ({access_lines} access lines):\n{logs}"
     );
     assert!(
@@ -150,6 +167,8 @@ async fn a_full_scenario_logs_no_secret() {
         ("Net iD session id", netid_id.as_str()),
         ("SOAP Net iD session id", soap_id.as_str()),
         ("admin token", ADMIN_TOKEN),
+        ("gateway token", token.as_str()),
+        ("gateway token signature", token.rsplit('.').next().unwrap()),
         ("query-string token", QUERY_TOKEN),
         ("client certificate", &cert[..64]),
     ];
