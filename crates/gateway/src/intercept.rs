@@ -17,7 +17,7 @@ use idbridge_session::{Backend, Session, UnixTime};
 
 use crate::cache::CacheResult;
 use crate::error::{FetchError, Rejection, UpstreamError};
-use crate::respond::Reply;
+use crate::respond::{Kind, Reply};
 use crate::route::{Face, Op, backend_of_id};
 use crate::state::State;
 use crate::tokens::{self, TokenRejection};
@@ -192,6 +192,28 @@ pub fn resolve<'a>(state: &State, presented: &'a str) -> Result<Cow<'a, str>, Fe
         Some(_) => Err(FetchError::Rejected(Rejection::LoggedOut)),
         None => Err(FetchError::Rejected(Rejection::Invalid)),
     }
+}
+
+/// The end of a native login: count it, answer the backend's bytes, and add a gateway token for
+/// the session when there is one.
+fn finish_login(
+    state: &State,
+    backend: Backend,
+    raw: RawReply,
+    (login_outcome, kind): (&'static str, Kind),
+    session: Option<Arc<Session>>,
+    now: UnixTime,
+) -> Reply {
+    state
+        .metrics
+        .logins
+        .with_label_values(&[backend_label(backend), login_outcome])
+        .inc();
+    let mut reply = Reply::upstream(raw).with_kind(kind);
+    reply
+        .headers
+        .extend(session.and_then(|s| token_header(state, &s, now)));
+    reply
 }
 
 /// Mints a gateway token for a session just logged in, as the `X-Idbridge-Token` header.

@@ -5,7 +5,7 @@ use idbridge_session::{Backend, Session, UnixTime};
 
 use std::sync::Arc;
 
-use super::{Outcome, Request, fetch, fetch_error, forward, logout_session, lookup, token_header};
+use super::{Outcome, Request, fetch, fetch_error, finish_login, forward, logout_session, lookup};
 use crate::error::Rejection;
 use crate::metrics::login_outcome_enos;
 use crate::respond::{self, ENOS_JSON, Kind, Reply};
@@ -93,16 +93,14 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
             ("error", Kind::Ok)
         }
     };
-    state
-        .metrics
-        .logins
-        .with_label_values(&["enos", login_outcome])
-        .inc();
-    let mut reply = Reply::upstream(raw).with_kind(kind);
-    reply
-        .headers
-        .extend(cached.and_then(|s| token_header(state, &s, now)));
-    reply
+    finish_login(
+        state,
+        Backend::Enos,
+        raw,
+        (login_outcome, kind),
+        cached,
+        now,
+    )
 }
 
 /// The Log In answer lacks three user fields that session/info carries (`password_state`,

@@ -11,7 +11,7 @@ use idbridge_protocol::netid::{
 };
 use idbridge_session::{Backend, UnixTime};
 
-use super::{Outcome, Request, fetch_error, forward, logout_session, lookup, token_header};
+use super::{Outcome, Request, fetch_error, finish_login, forward, logout_session, lookup};
 use crate::error::Rejection;
 use crate::respond::{self, Kind, NETID_JSON, Reply, SOAP_XML};
 use crate::route::{Face, Op};
@@ -81,16 +81,14 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
             ("error", Kind::Ok)
         }
     };
-    state
-        .metrics
-        .logins
-        .with_label_values(&["netid", login_outcome])
-        .inc();
-    let mut reply = Reply::upstream(raw).with_kind(kind);
-    reply
-        .headers
-        .extend(cached.and_then(|s| token_header(state, &s, now)));
-    reply
+    finish_login(
+        state,
+        Backend::Netid,
+        raw,
+        (login_outcome, kind),
+        cached,
+        now,
+    )
 }
 
 async fn status(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {
