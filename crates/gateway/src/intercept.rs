@@ -21,7 +21,7 @@ use crate::respond::{Kind, Reply};
 use crate::route::{Face, Op, backend_of_id};
 use crate::state::State;
 use crate::tokens::{self, TokenRejection};
-use crate::upstream::{Call, RawReply};
+use crate::upstream::{Call, REQUEST_ID, RawReply};
 
 /// The response header that carries a gateway token after a native login.
 pub const TOKEN_HEADER: &str = "x-idbridge-token";
@@ -52,13 +52,22 @@ pub struct Outcome {
 
 /// Answers one intercepted call.
 pub async fn handle(state: &State, req: &Request, now: UnixTime) -> (Reply, Outcome) {
-    let mut outcome = Outcome::default();
-    let reply = match req.face {
-        Face::Enos => enos::handle(state, req, now, &mut outcome).await,
-        Face::NetidRest | Face::NetidSoap => netid::handle(state, req, now, &mut outcome).await,
-        Face::Unified | Face::UnifiedSoap => unified::handle(state, req, now, &mut outcome).await,
-    };
-    (reply, outcome)
+    let id: Arc<str> = Arc::from(req.request_id.as_deref().unwrap_or(""));
+    REQUEST_ID
+        .scope(id, async {
+            let mut outcome = Outcome::default();
+            let reply = match req.face {
+                Face::Enos => enos::handle(state, req, now, &mut outcome).await,
+                Face::NetidRest | Face::NetidSoap => {
+                    netid::handle(state, req, now, &mut outcome).await
+                }
+                Face::Unified | Face::UnifiedSoap => {
+                    unified::handle(state, req, now, &mut outcome).await
+                }
+            };
+            (reply, outcome)
+        })
+        .await
 }
 
 /// The session behind `id`, from the cache or its backend. `client_count` is the Net iD caller's
@@ -160,9 +169,12 @@ async fn logout_session(
 pub async fn authorize(
     state: &State,
     credential: &str,
+    request_id: &str,
     now: UnixTime,
 ) -> Result<Arc<Session>, Arc<FetchError>> {
-    lookup(state, credential, 0, now, &mut Outcome::default()).await
+    let mut outcome = Outcome::default();
+    let lookup = lookup(state, credential, 0, now, &mut outcome);
+    REQUEST_ID.scope(Arc::from(request_id), lookup).await
 }
 
 /// The backend session id behind what a client presented: a backend session id as it is, or a

@@ -100,7 +100,9 @@ impl ProxyHttp for GatewayProxy {
                 );
                 let now = UnixTime::from_system(SystemTime::now());
                 let verdict = match credential {
-                    Some(c) => intercept::authorize(&state, c, now).await.map_err(Some),
+                    Some(c) => intercept::authorize(&state, c, &ctx.request_id, now)
+                        .await
+                        .map_err(Some),
                     None => Err(None),
                 };
                 match verdict {

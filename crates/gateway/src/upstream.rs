@@ -2,6 +2,7 @@
 //! miss, logouts), over one pooled keep-alive HTTP client. Pass-through traffic does not come here:
 //! Pingora proxies it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,6 +12,14 @@ use url::Url;
 use crate::config::Config;
 use crate::error::UpstreamError;
 use crate::metrics::Metrics;
+
+tokio::task_local! {
+    /// The `X-Request-Id` of the client request being served. Set around the interception core
+    /// so that every call the gateway makes on a request's behalf (a status fetch on a miss, a
+    /// logout) carries it without threading it through each function. A coalesced fetch runs in
+    /// the first caller's task and so carries that caller's id.
+    pub static REQUEST_ID: Arc<str>;
+}
 
 /// A backend's answer at the HTTP level: status, headers, body, untouched.
 #[derive(Clone, Debug)]
@@ -96,6 +105,10 @@ impl Upstream {
             .join(call.path)
             .map_err(|e| UpstreamError::BadResponse(format!("bad upstream path: {e}")))?;
         let mut req = self.http.post(url).timeout(call.timeout).body(call.body);
+        let given = call.headers.iter().any(|(name, _)| *name == "x-request-id");
+        if let (false, Ok(id)) = (given, REQUEST_ID.try_with(Arc::clone)) {
+            req = req.header("x-request-id", &*id);
+        }
         for (name, value) in call.headers {
             req = req.header(name, value);
         }

@@ -258,7 +258,12 @@ async fn capture_upstream() -> (String, tokio::sync::oneshot::Receiver<String>) 
 #[tokio::test]
 async fn request_ids_are_kept_or_made_and_passed_upstream() {
     let (upstream, head) = capture_upstream().await;
-    let h = common::start_with(|c| c.backends.netid.url = upstream.parse().unwrap()).await;
+    let (enos_upstream, enos_head) = capture_upstream().await;
+    let h = common::start_with(|c| {
+        c.backends.netid.url = upstream.parse().unwrap();
+        c.backends.enos.url = enos_upstream.parse().unwrap();
+    })
+    .await;
     let resp = h
         .http
         .get(h.url("/api/anything"))
@@ -268,6 +273,22 @@ async fn request_ids_are_kept_or_made_and_passed_upstream() {
         .unwrap();
     assert_eq!(resp.headers()["x-request-id"], "trace-42");
     assert!(head.await.unwrap().contains("x-request-id: trace-42"));
+
+    // The gateway's own call on a request's behalf (a status fetch on a miss) carries it too.
+    let unknown = format!("Bearer IAM_S_{}", "B".repeat(128));
+    h.http
+        .post(h.url("/enos-iam-service/v2.0/session/info"))
+        .header("Authorization", unknown)
+        .header("X-Request-Id", "trace-43")
+        .send()
+        .await
+        .unwrap();
+    let fetched = enos_head.await.unwrap();
+    assert!(
+        fetched.starts_with("post /enos-iam-service/v2.0/session/info"),
+        "{fetched}"
+    );
+    assert!(fetched.contains("x-request-id: trace-43"), "{fetched}");
 
     let resp = h.http.get(h.url("/nothing")).send().await.unwrap();
     let made = resp.headers()["x-request-id"].to_str().unwrap();
