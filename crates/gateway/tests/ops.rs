@@ -341,3 +341,62 @@ async fn reload_applies_new_settings_and_keeps_sessions() {
         "listen addresses need a restart: {restart_needed:?}"
     );
 }
+
+#[tokio::test]
+async fn reload_brings_new_routes_and_keys() {
+    let (app, _head) = capture_upstream().await;
+    let h = common::start().await;
+    assert_eq!(
+        h.http.get(h.url("/app/x")).send().await.unwrap().status(),
+        404
+    );
+    let jwks_before: Value = h
+        .http
+        .get(h.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let mut config = h.gw.state().config.clone();
+    config.routes = vec![idbridge_gateway::config::AppRoute {
+        prefix: "/app/".into(),
+        upstream: app.parse().unwrap(),
+        strip_prefix: false,
+    }];
+    config.tokens.algorithm = idbridge_gateway::config::TokenAlgorithm::Es256;
+    h.gw.reload(config).unwrap();
+
+    let resp = h.http.get(h.url("/app/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "the new route exists and is protected");
+    let jwks_after: Value = h
+        .http
+        .get(h.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks_after["keys"][0]["kty"], "EC",
+        "the new key ring is published"
+    );
+    assert_ne!(jwks_before, jwks_after);
+
+    // An unchanged token configuration keeps its ring across a reload (a generated key survives).
+    let config = h.gw.state().config.clone();
+    h.gw.reload(config).unwrap();
+    let jwks_again: Value = h
+        .http
+        .get(h.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks_after, jwks_again);
+}
