@@ -122,30 +122,7 @@ async fn cached_sessions_outlive_their_backends() {
     let enos_id = h.enos_login().await;
     let netid_id = h.netid_login().await;
     let unknown = h.enos_login_direct().await;
-    let common::Harness {
-        enos,
-        netid,
-        gw,
-        http,
-    } = h;
-    enos.shutdown().await;
-    netid.shutdown().await;
-    let h = common::Harness {
-        enos: idbridge_sim::Simulator::start_enos(
-            "127.0.0.1:0".parse().unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-        netid: idbridge_sim::Simulator::start_netid(
-            "127.0.0.1:0".parse().unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-        gw,
-        http,
-    };
+    let h = h.with_backends_stopped(true, true).await;
     // The gateway still points at the stopped simulators.
     let (status, v) = h.enos_info(&format!("Bearer {enos_id}")).await;
     assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");

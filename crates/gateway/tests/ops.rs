@@ -138,24 +138,7 @@ async fn health_and_readiness_follow_the_backends() {
     assert_eq!(admin_get(&h, "/healthz", None).await, (200, "ok\n".into()));
     let (status, body) = admin_get(&h, "/readyz", None).await;
     assert_eq!(status, 200, "{body}");
-    let common::Harness {
-        enos,
-        netid,
-        gw,
-        http,
-    } = h;
-    enos.shutdown().await;
-    let h = common::Harness {
-        enos: idbridge_sim::Simulator::start_enos(
-            "127.0.0.1:0".parse().unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-        netid,
-        gw,
-        http,
-    };
+    let h = h.with_backends_stopped(true, false).await;
     let (status, body) = admin_get(&h, "/readyz", None).await;
     assert_eq!(status, 503, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -350,15 +333,7 @@ async fn reload_brings_new_routes_and_keys() {
         h.http.get(h.url("/app/x")).send().await.unwrap().status(),
         404
     );
-    let jwks_before: Value = h
-        .http
-        .get(h.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before = h.get_json("/.well-known/jwks.json").await.1;
 
     let mut config = h.gw.state().config.clone();
     config.routes = vec![idbridge_gateway::config::AppRoute {
@@ -371,15 +346,7 @@ async fn reload_brings_new_routes_and_keys() {
 
     let resp = h.http.get(h.url("/app/x")).send().await.unwrap();
     assert_eq!(resp.status(), 401, "the new route exists and is protected");
-    let jwks_after: Value = h
-        .http
-        .get(h.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after = h.get_json("/.well-known/jwks.json").await.1;
     assert_eq!(
         jwks_after["keys"][0]["kty"], "EC",
         "the new key ring is published"
@@ -389,14 +356,6 @@ async fn reload_brings_new_routes_and_keys() {
     // An unchanged token configuration keeps its ring across a reload (a generated key survives).
     let config = h.gw.state().config.clone();
     h.gw.reload(config).unwrap();
-    let jwks_again: Value = h
-        .http
-        .get(h.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_again = h.get_json("/.well-known/jwks.json").await.1;
     assert_eq!(jwks_after, jwks_again);
 }

@@ -314,14 +314,8 @@ async fn protected_apps_get_the_verified_identity_only() {
 async fn the_jwks_verifies_tokens_in_pyjwt() {
     let h = common::start().await;
     let token = enos_token(&h).await;
-    let resp = h
-        .http
-        .get(h.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let jwks: Value = resp.json().await.unwrap();
+    let (status, jwks) = h.get_json("/.well-known/jwks.json").await;
+    assert_eq!(status, 200);
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     if !tool_available("python3", &["-c", "import jwt, cryptography"]) {
         return;
@@ -459,15 +453,7 @@ async fn a_generated_soap_client_uses_the_unified_soap_face() {
             .unwrap()
             .contains("soap:address location=\"http://127.0.0.1:")
     );
-    let openapi: Value = h
-        .http
-        .get(h.url("/idbridge/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, openapi) = h.get_json("/idbridge/v1/openapi.json").await;
     assert_eq!(openapi["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
     if !tool_available("python3", &["-c", "import zeep"]) {
         return;

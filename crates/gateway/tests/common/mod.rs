@@ -83,6 +83,45 @@ pub fn xml_text(xml: &str, name: &str) -> Option<String> {
 }
 
 impl Harness {
+    /// Stops the chosen simulators while the gateway keeps pointing at their (now closed) ports.
+    /// `Simulator::shutdown` consumes it, so each stopped one is replaced by a fresh simulator on
+    /// another port that the gateway does not know.
+    pub async fn with_backends_stopped(self, stop_enos: bool, stop_netid: bool) -> Harness {
+        let Harness {
+            mut enos,
+            mut netid,
+            gw,
+            http,
+        } = self;
+        let any = "127.0.0.1:0".parse().unwrap();
+        let opts = SimOptions::default();
+        if stop_enos {
+            std::mem::replace(&mut enos, Simulator::start_enos(any, &opts).await.unwrap())
+                .shutdown()
+                .await;
+        }
+        if stop_netid {
+            std::mem::replace(
+                &mut netid,
+                Simulator::start_netid(any, &opts).await.unwrap(),
+            )
+            .shutdown()
+            .await;
+        }
+        Harness {
+            enos,
+            netid,
+            gw,
+            http,
+        }
+    }
+
+    /// GET on the gateway, answer parsed as JSON.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(self.url(path)).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.gw.base_url())
     }
