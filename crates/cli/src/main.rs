@@ -103,7 +103,8 @@ fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
     log: &LogConfig,
     f: F,
 ) -> anyhow::Result<()> {
-    init_logging(log);
+    // Dropped when the command returns: writes out what is still queued.
+    let _flush_on_exit = init_logging(log);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -114,16 +115,29 @@ fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
 /// Logs go to stderr: stdout is for what the command prints (the demo banner, check-config).
 /// `RUST_LOG` wins over the configured level, so one run can be made verbose without editing
 /// files; either way the crates that print headers stay at `info` (see `logging::filter`).
-fn init_logging(log: &LogConfig) {
+///
+/// Lines are formatted on the request's thread and written by a logging thread through a buffer,
+/// several per `write` under load: one unbuffered write per access line cost a quarter of a
+/// cache hit's CPU time (benches/RESULTS.md). The queue is not lossy: when the logging thread
+/// falls behind, request threads wait for it rather than drop lines.
+fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| log.level.clone());
     let filter = tracing_subscriber::EnvFilter::new(idbridge_gateway::logging::filter(&level));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("idbridge-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match log.format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {

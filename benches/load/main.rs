@@ -1,0 +1,535 @@
+//! `idbridge-load`: the load benchmark behind `make bench`.
+//!
+//! In one run on one machine it measures, with wrk over loopback:
+//! - (a) the EnOS simulator directly, (b) nginx `proxy_pass` to it, (c) idbridge passing the same
+//!   call through (EnOS `organization/info`, which idbridge does not intercept);
+//! - (d) idbridge answering EnOS `session/info` from its cache, (e) the same for Net iD
+//!   GetLoginStatus over REST and over SOAP, and (f) nginx serving the bytes of (d) as a static
+//!   file, the ceiling for one HTTP hop on loopback;
+//!
+//! then resident memory per cached session at a million sessions, and how many upstream calls
+//! 1000 concurrent misses for one session make. It writes `benches/RESULTS.md`: the machine, the
+//! command, the table and the targets, above a hand-written analysis that is kept across runs.
+//!
+//! Scenarios run in rounds (a b c d e f, a b c …) and each is reported by its median round, so a
+//! slow minute on a shared machine lands in every scenario alike rather than in one.
+
+mod memory;
+mod procs;
+mod report;
+mod wrk;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use clap::{Parser, Subcommand};
+use idbridge_session::Backend;
+use idbridge_sim::{SimOptions, Simulator};
+use serde_json::{Value, json};
+
+use crate::report::{Coalescing, Lookups, Memory, Report, Row};
+use crate::wrk::{Call, Load, Measured};
+
+const DEMO_PRINCIPAL: &str = "portal_test01";
+const DEMO_PASSWORD: &str = "Demo-Passw0rd";
+const NETID_NS: &str = "http://www.pointsharp.com/netid/server/portal";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "idbridge-load",
+    about = "Load benchmark: idbridge against nginx (make bench)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// The gateway binary to measure (a release build).
+    #[arg(long, default_value = "target/release/idbridge")]
+    idbridge: PathBuf,
+    /// Length of each measured wrk run.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Rounds over every scenario; each scenario is reported by its median round.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Open connections per wrk run.
+    #[arg(long, default_value_t = 64)]
+    connections: u32,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    /// Sessions cached for the memory measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    sessions: u64,
+    /// Concurrent misses for one session in the coalescing check.
+    #[arg(long, default_value_t = 1000)]
+    misses: usize,
+    /// Where the report goes.
+    #[arg(long, default_value = "benches/RESULTS.md")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// (internal) Measure memory per cached session in this process; prints JSON.
+    Memory {
+        #[arg(long)]
+        backend: String,
+        #[arg(long)]
+        sessions: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Cmd::Memory { backend, sessions }) = &cli.command {
+        let backend = match backend.as_str() {
+            "enos" => Backend::Enos,
+            "netid" => Backend::Netid,
+            other => bail!("unknown backend {other:?}"),
+        };
+        println!("{}", memory::measure(backend, *sessions)?);
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(bench(cli))
+}
+
+/// One scenario of the table.
+struct Scenario {
+    key: &'static str,
+    what: &'static str,
+    call: Call,
+    /// The processes whose CPU time counts as the server's (the proxy only, not its backend).
+    server: Vec<u32>,
+}
+
+async fn bench(cli: Cli) -> anyhow::Result<()> {
+    let repo = procs::repo_root();
+    let binary = repo.join(&cli.idbridge);
+    ensure!(
+        binary.is_file(),
+        "{} is missing: build it with `cargo build --release -p idbridge` (make bench does)",
+        binary.display()
+    );
+    let work = tempfile_dir()?;
+    let dir = work.path().to_path_buf();
+    let load = Load {
+        threads: cli.threads,
+        connections: cli.connections,
+        duration: cli.duration,
+    };
+
+    let any = "127.0.0.1:0".parse()?;
+    let opts = SimOptions::default();
+    let enos = Simulator::start_enos(any, &opts).await?;
+    let netid = Simulator::start_netid(any, &opts).await?;
+    let gateway = procs::gateway(&binary, &repo, &dir, enos.local_addr(), netid.local_addr())?;
+    eprintln!("gateway on {} (pid {})", gateway.base, gateway.proc.pid());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    // Sessions established through the gateway, so it has them cached.
+    let enos_id = enos_login(&http, &gateway.base).await?;
+    let netid_id = netid_login(&http, &gateway.base, &repo).await?;
+    let enos_auth = format!("Bearer {enos_id}");
+    let info = post(
+        &http,
+        &format!("{}/enos-iam-service/v2.0/session/info", gateway.base),
+        &[("Authorization", enos_auth.as_str())],
+        "{}",
+    )
+    .await?;
+    let org = serde_json::from_slice::<Value>(&info)?["session"]["workingOrganization"]["id"]
+        .as_str()
+        .context("session/info without workingOrganization.id")?
+        .to_owned();
+    let nginx = procs::nginx(&dir, enos.local_addr(), &info)?;
+    eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
+
+    let json_post = |url: String, auth: Option<&str>, body: String| Call {
+        method: "POST",
+        url,
+        headers: [("Content-Type", "application/json".to_owned())]
+            .into_iter()
+            .chain(auth.map(|a| ("Authorization", a.to_owned())))
+            .collect(),
+        body,
+    };
+    let org_info = "/enos-iam-service/v2.0/organization/info";
+    let org_body = json!({ "id": org }).to_string();
+    let scenarios = [
+        Scenario {
+            key: "a",
+            what: "simulator directly (EnOS organization/info)",
+            server: vec![std::process::id()],
+            call: json_post(
+                format!("{}{org_info}", enos.base_url()),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "b",
+            what: "nginx proxy_pass → simulator",
+            server: vec![nginx.proc.pid()],
+            call: json_post(
+                format!("{}{org_info}", nginx.base),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "c",
+            what: "idbridge pass-through → simulator",
+            server: vec![gateway.proc.pid()],
+            call: json_post(
+                format!("{}{org_info}", gateway.base),
+                Some(&enos_auth),
+                org_body,
+            ),
+        },
+        Scenario {
+            key: "d",
+            what: "idbridge cache hit: EnOS session/info",
+            server: vec![gateway.proc.pid()],
+            call: json_post(
+                format!("{}/enos-iam-service/v2.0/session/info", gateway.base),
+                Some(&enos_auth),
+                "{}".into(),
+            ),
+        },
+        Scenario {
+            key: "e-rest",
+            what: "idbridge cache hit: Net iD GetLoginStatus, REST",
+            server: vec![gateway.proc.pid()],
+            call: json_post(
+                format!("{}/api/login/status/get", gateway.base),
+                None,
+                json!({ "SessionId": netid_id, "Count": "2" }).to_string(),
+            ),
+        },
+        Scenario {
+            key: "e-soap",
+            what: "idbridge cache hit: Net iD GetLoginStatus, SOAP",
+            server: vec![gateway.proc.pid()],
+            call: Call {
+                method: "POST",
+                url: format!("{}/portal/service.svc", gateway.base),
+                headers: vec![
+                    ("Content-Type", "text/xml; charset=\"utf-8\"".into()),
+                    (
+                        "SOAPAction",
+                        format!("\"{NETID_NS}/IServiceSoap/GetLoginStatus\""),
+                    ),
+                ],
+                body: soap_status(&netid_id),
+            },
+        },
+        Scenario {
+            key: "f",
+            what: "nginx static file: the bytes of (d)",
+            server: vec![nginx.proc.pid()],
+            call: Call {
+                method: "GET",
+                url: format!("{}/session-info.json", nginx.base),
+                headers: Vec::new(),
+                body: String::new(),
+            },
+        },
+    ];
+
+    // Every scenario must answer what it claims before it is timed: a fast error is no result.
+    for s in &scenarios {
+        check(&http, s, &info).await?;
+    }
+    let cache_before = cache_metrics(&http, &gateway.admin).await?;
+    let upstream_before = enos.count("enos.session_info") + netid.count("netid.get_login_status");
+
+    // Warm-up (connection pools, caches, CPU frequency), then the rounds.
+    let warm = Load {
+        duration: Duration::from_secs(2),
+        ..load
+    };
+    for s in &scenarios {
+        blocking_wrk(&s.call, warm, &dir, s.key).await?;
+    }
+    let tick = procs::ticks_per_second();
+    let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
+    for round in 1..=cli.rounds {
+        for (i, s) in scenarios.iter().enumerate() {
+            let cpu_before = procs::cpu_ticks(&s.server);
+            let mut m = blocking_wrk(&s.call, load, &dir, s.key).await?;
+            let cpu = procs::cpu_ticks(&s.server).saturating_sub(cpu_before) as f64 / tick;
+            m.server_cpu_us = cpu * 1e6 / m.requests.max(1) as f64;
+            eprintln!(
+                "round {round} {:>6}: {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
+                 server CPU {:>6.1} µs/req  errors {}",
+                s.key,
+                m.requests_per_sec,
+                m.p50.as_secs_f64() * 1e3,
+                m.p99.as_secs_f64() * 1e3,
+                m.server_cpu_us,
+                m.errors
+            );
+            runs[i].push(m);
+        }
+    }
+    let cache_after = cache_metrics(&http, &gateway.admin).await?;
+    let upstream_after = enos.count("enos.session_info") + netid.count("netid.get_login_status");
+    let gateway_rss = gateway.proc.rss_bytes().ok();
+
+    let rows = scenarios
+        .iter()
+        .zip(runs)
+        .map(|(s, runs)| Row::from_runs(s.key, s.what, runs))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let coalescing = coalescing(&http, &enos, &gateway, cli.misses).await?;
+    drop(nginx);
+    drop(gateway);
+    let memory = [Backend::Enos, Backend::Netid]
+        .into_iter()
+        .map(|b| memory_child(b, cli.sessions))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let report = Report {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        load,
+        rounds: cli.rounds,
+        rows,
+        lookups_during_load: delta(&cache_before, &cache_after),
+        upstream_calls_during_load: upstream_after.saturating_sub(upstream_before),
+        gateway_rss,
+        coalescing,
+        memory,
+    };
+    let out = repo.join(&cli.out);
+    report.write(&out)?;
+    println!("{}", report.summary());
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new()
+        .prefix("idbridge-bench-")
+        .tempdir()?)
+}
+
+async fn blocking_wrk(
+    call: &Call,
+    load: Load,
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<Measured> {
+    let (call, dir, name) = (call.clone(), dir.to_owned(), name.to_owned());
+    tokio::task::spawn_blocking(move || wrk::run(&call, load, &dir, &name)).await?
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<bytes::Bytes> {
+    let mut req = http.post(url).body(body.to_owned());
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await?;
+    let status = resp.status();
+    let body = resp.bytes().await?;
+    ensure!(
+        status.is_success(),
+        "POST {url}: {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(body)
+}
+
+async fn enos_login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let body = json!({"authType": 0, "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
+    let answer = post(
+        http,
+        &format!("{base}/enos-iam-service/v2.0/login"),
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    )
+    .await?;
+    let v: Value = serde_json::from_slice(&answer)?;
+    v["session"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("EnOS login failed: {v}"))
+}
+
+async fn netid_login(
+    http: &reqwest::Client,
+    base: &str,
+    repo: &std::path::Path,
+) -> anyhow::Result<String> {
+    let cert = std::fs::read_to_string(repo.join("config/demo/john-doe.cer"))?;
+    let body =
+        json!({"Certificate": cert.trim(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
+    let answer = post(
+        http,
+        &format!("{base}/api/login"),
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    )
+    .await?;
+    let v: Value = serde_json::from_slice(&answer)?;
+    v["SessionId"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("Net iD login failed: {v}"))
+}
+
+fn soap_status(session_id: &str) -> String {
+    format!(
+        r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="{NETID_NS}"><Info><SessionId>{session_id}</SessionId><Count>2</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
+    )
+}
+
+/// Sends a scenario's request once and checks the answer is the real thing.
+async fn check(http: &reqwest::Client, s: &Scenario, info: &[u8]) -> anyhow::Result<()> {
+    let mut req = match s.call.method {
+        "GET" => http.get(&s.call.url),
+        _ => http.post(&s.call.url).body(s.call.body.clone()),
+    };
+    for (name, value) in &s.call.headers {
+        req = req.header(*name, value);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await?;
+    let text = String::from_utf8_lossy(&body);
+    let good = status == 200
+        && match s.key {
+            "e-soap" => text.contains("<IsLoggedIn>True</IsLoggedIn>"),
+            "e-rest" => text.contains(r#""IsLoggedIn":"True""#),
+            "f" => body.as_ref() == info,
+            _ => text.contains(r#""success":true"#),
+        };
+    ensure!(good, "scenario {} answered {status}: {text}", s.key);
+    Ok(())
+}
+
+/// 1000 concurrent status calls for one session the gateway has never seen, while the backend
+/// takes a second to answer: how many calls reach the backend, and what the callers got.
+async fn coalescing(
+    http: &reqwest::Client,
+    enos: &Simulator,
+    gateway: &procs::Gateway,
+    misses: usize,
+) -> anyhow::Result<Coalescing> {
+    // A session made at the simulator directly: not in the gateway's cache.
+    let id = enos_login(http, &enos.base_url()).await?;
+    let before = enos.count("enos.session_info");
+    let metrics_before = cache_metrics(http, &gateway.admin).await?;
+    enos.faults().set_delay(Duration::from_secs(1));
+    // One client per call: 1000 connections, as 1000 separate callers would open.
+    let url = Arc::new(format!(
+        "{}/enos-iam-service/v2.0/session/info",
+        gateway.base
+    ));
+    let auth = Arc::new(format!("Bearer {id}"));
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..misses {
+        let (url, auth) = (url.clone(), auth.clone());
+        calls.spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?;
+            let resp = client
+                .post(url.as_str())
+                .header("Authorization", auth.as_str())
+                .header("Content-Type", "application/json")
+                .body("{}")
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            let v: Value = resp.json().await?;
+            anyhow::Ok(status == 200 && v["success"] == json!(true))
+        });
+    }
+    let mut ok = 0;
+    while let Some(done) = calls.join_next().await {
+        if done?? {
+            ok += 1;
+        }
+    }
+    enos.faults().clear();
+    let metrics_after = cache_metrics(http, &gateway.admin).await?;
+    Ok(Coalescing {
+        callers: misses,
+        answered_ok: ok,
+        upstream_calls: enos.count("enos.session_info") - before,
+        lookups: delta(&metrics_before, &metrics_after),
+    })
+}
+
+/// The gateway's `idbridge_cache_lookups_total` counters by result (hit, miss, coalesced, stale).
+async fn cache_metrics(http: &reqwest::Client, admin: &str) -> anyhow::Result<Lookups> {
+    let text = http
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix("idbridge_cache_lookups_total{result=\""))
+        .filter_map(|l| {
+            let (result, rest) = l.split_once('"')?;
+            let n = rest.rsplit(' ').next()?.parse::<f64>().ok()? as u64;
+            Some((result.to_owned(), n))
+        })
+        .collect())
+}
+
+/// What happened between two readings of the counters.
+fn delta(before: &Lookups, after: &Lookups) -> Lookups {
+    after
+        .iter()
+        .map(|(k, n)| {
+            (
+                k.clone(),
+                n.saturating_sub(before.get(k).copied().unwrap_or(0)),
+            )
+        })
+        .collect()
+}
+
+/// Runs the memory measurement in a fresh process of this same binary.
+fn memory_child(backend: Backend, sessions: u64) -> anyhow::Result<Memory> {
+    let name = match backend {
+        Backend::Enos => "enos",
+        Backend::Netid => "netid",
+    };
+    eprintln!("caching {sessions} {name} sessions in a fresh process…");
+    let out = Command::new(std::env::current_exe()?)
+        .args(["memory", "--backend", name, "--sessions"])
+        .arg(sessions.to_string())
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "memory measurement failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    Ok(Memory {
+        backend: name,
+        sessions,
+        bytes_per_session: v["bytes_per_session"]
+            .as_f64()
+            .context("no bytes_per_session")?,
+        rss_after: v["rss_after"].as_u64().unwrap_or(0),
+    })
+}

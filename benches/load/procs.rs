@@ -1,0 +1,271 @@
+//! The processes under test: the release `idbridge` gateway and nginx. Each is stopped when its
+//! handle drops, so a failed run leaves nothing listening behind.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A child process, stopped with SIGTERM (nginx's master takes its workers down with it).
+#[derive(Debug)]
+pub struct Proc {
+    name: &'static str,
+    child: Child,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the process now, from `/proc`.
+    pub fn rss_bytes(&self) -> anyhow::Result<u64> {
+        rss_of(&format!("/proc/{}/status", self.pid()))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("{} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `VmRSS` from a `/proc/*/status` file, in bytes.
+pub fn rss_of(status_file: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(status_file)?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS line")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()?;
+    Ok(kib * 1024)
+}
+
+/// CPU time (user + system) used so far by `pids` and their child processes (nginx's workers),
+/// in clock ticks of `ticks_per_second()`.
+pub fn cpu_ticks(pids: &[u32]) -> u64 {
+    let stats: Vec<(u32, u32, u64)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|stat| {
+            // "pid (comm) state ppid … utime stime …": comm may hold spaces, so split after ')'.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let pid = head.split_whitespace().next()?.parse().ok()?;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ppid = f.get(1)?.parse().ok()?;
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some((pid, ppid, ticks))
+        })
+        .collect();
+    stats
+        .iter()
+        .filter(|(pid, ppid, _)| pids.contains(pid) || pids.contains(ppid))
+        .map(|(_, _, t)| t)
+        .sum()
+}
+
+/// The kernel's clock tick rate for `/proc/*/stat` times.
+pub fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The running gateway and where it listens.
+#[derive(Debug)]
+pub struct Gateway {
+    pub proc: Proc,
+    pub base: String,
+    pub admin: String,
+}
+
+/// Starts `idbridge run` on ephemeral ports in front of the two simulators. Its logs (JSON, one
+/// access line per request, as in production) go to `dir/gateway.log`. Ready when it prints its
+/// addresses: the listeners are bound before that line.
+pub fn gateway(
+    binary: &Path,
+    repo: &Path,
+    dir: &Path,
+    enos: SocketAddr,
+    netid: SocketAddr,
+) -> anyhow::Result<Gateway> {
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+
+[backends.enos]
+url = "http://{enos}"
+
+[backends.netid]
+url = "http://{netid}"
+
+[log]
+format = "json"
+level = "info"
+"#
+        ),
+    )?;
+    let log = std::fs::File::create(dir.join("gateway.log"))?;
+    let mut child = Command::new(binary)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .current_dir(repo)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stdout = child.stdout.take().context("gateway stdout")?;
+    let proc = Proc {
+        name: "idbridge",
+        child,
+    };
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    // "idbridge gateway on http://127.0.0.1:P, admin on http://127.0.0.1:Q"
+    let urls: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .map(|w| w.trim_end_matches(','))
+        .collect();
+    let [base, admin] = urls.as_slice() else {
+        bail!(
+            "the gateway did not start (see {}): {line:?}",
+            dir.join("gateway.log").display()
+        );
+    };
+    Ok(Gateway {
+        base: (*base).to_owned(),
+        admin: (*admin).to_owned(),
+        proc,
+    })
+}
+
+/// nginx as people deploy it in front of a backend: `proxy_pass` to an upstream with keep-alive,
+/// access log on, one worker per core (as idbridge runs one runtime thread per core). It also
+/// serves `static_body` at `/session-info.json`.
+#[derive(Debug)]
+pub struct Nginx {
+    pub proc: Proc,
+    pub base: String,
+}
+
+pub fn nginx(dir: &Path, upstream: SocketAddr, static_body: &[u8]) -> anyhow::Result<Nginx> {
+    let root = dir.join("nginx");
+    let www = root.join("www");
+    std::fs::create_dir_all(&www)?;
+    std::fs::write(www.join("session-info.json"), static_body)?;
+    let port = free_port()?;
+    let d = root.display();
+    let conf = format!(
+        r#"worker_processes auto;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream backend {{
+        server {upstream};
+        keepalive 256;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location = /session-info.json {{
+            root {d}/www;
+            default_type application/json;
+        }}
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"#
+    );
+    let conf_path = root.join("nginx.conf");
+    std::fs::write(&conf_path, conf)?;
+    // nginx workers drop root; they must read the static file.
+    Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(dir)
+        .status()?;
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(&root)
+        .arg("-c")
+        .arg(&conf_path)
+        .args(["-g", "daemon off;"])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting nginx (make bench installs it)")?;
+    let proc = Proc {
+        name: "nginx",
+        child,
+    };
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    wait_listening(addr, Duration::from_secs(10)).context("nginx did not start listening")?;
+    Ok(Nginx {
+        proc,
+        base: format!("http://{addr}"),
+    })
+}
+
+/// A port nothing listens on now. nginx binds it itself a moment later; another process taking it
+/// in between would make nginx fail to start, loudly, never measure the wrong thing.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_listening(addr: SocketAddr, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("nothing listening on {addr} after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The workspace root (this crate lives in `benches/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

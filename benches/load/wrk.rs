@@ -1,0 +1,195 @@
+//! Running wrk and reading what it prints.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// One HTTP request, repeated by wrk.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+/// What one wrk run measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    pub requests_per_sec: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub requests: u64,
+    /// Responses outside 2xx/3xx plus socket errors: a run with any is not a valid measurement.
+    pub errors: u64,
+    /// CPU time the server under test spent per request (user + system, all its threads), in
+    /// microseconds; filled in by the caller, which knows which processes serve.
+    pub server_cpu_us: f64,
+}
+
+/// How hard to push.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    pub threads: u32,
+    pub connections: u32,
+    pub duration: Duration,
+}
+
+/// The Lua script that makes wrk send `call` (wrk sends a plain GET without one).
+pub fn script(call: &Call) -> String {
+    let mut lua = format!("wrk.method = \"{}\"\n", call.method);
+    if !call.body.is_empty() {
+        lua.push_str(&format!("wrk.body = {}\n", long_string(&call.body)));
+    }
+    for (name, value) in &call.headers {
+        lua.push_str(&format!(
+            "wrk.headers[\"{name}\"] = {}\n",
+            long_string(value)
+        ));
+    }
+    lua
+}
+
+/// A Lua long-bracket string, whatever `text` contains.
+fn long_string(text: &str) -> String {
+    let mut level = 0;
+    while text.contains(&format!("]{}]", "=".repeat(level))) {
+        level += 1;
+    }
+    let eq = "=".repeat(level);
+    format!("[{eq}[{text}]{eq}]")
+}
+
+pub fn run(call: &Call, load: Load, dir: &Path, name: &str) -> anyhow::Result<Measured> {
+    let script_path = dir.join(format!("{name}.lua"));
+    std::fs::write(&script_path, script(call))?;
+    let out = Command::new("wrk")
+        .arg(format!("-t{}", load.threads))
+        .arg(format!("-c{}", load.connections))
+        .arg(format!("-d{}s", load.duration.as_secs().max(1)))
+        .arg("--latency")
+        .arg("-s")
+        .arg(&script_path)
+        .arg(&call.url)
+        .output()
+        .context("running wrk (make bench installs it)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "wrk failed on {name}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    parse(&text).with_context(|| format!("reading wrk's report for {name}:\n{text}"))
+}
+
+/// Reads the report of `wrk --latency`.
+pub fn parse(report: &str) -> anyhow::Result<Measured> {
+    let mut rps = None;
+    let (mut p50, mut p99, mut requests, mut errors) = (None, None, None, 0u64);
+    for line in report.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", n] => rps = Some(n.parse::<f64>()?),
+            ["50%", t] => p50 = Some(duration(t)?),
+            ["99%", t] => p99 = Some(duration(t)?),
+            [n, "requests", "in", ..] => requests = Some(n.parse::<u64>()?),
+            ["Non-2xx", "or", "3xx", "responses:", n] => errors += n.parse::<u64>()?,
+            ["Socket", "errors:", rest @ ..] => {
+                // "connect 0, read 0, write 0, timeout 0"
+                for pair in rest.chunks(2) {
+                    if let [_, n] = pair {
+                        errors += n.trim_end_matches(',').parse::<u64>()?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Measured {
+        requests_per_sec: rps.context("no Requests/sec line")?,
+        p50: p50.context("no 50% line (was --latency given?)")?,
+        p99: p99.context("no 99% line")?,
+        requests: requests.context("no request count")?,
+        errors,
+        server_cpu_us: 0.0,
+    })
+}
+
+/// wrk's latency figures: `512.00us`, `1.23ms`, `2.00s`, `1.50m`.
+fn duration(text: &str) -> anyhow::Result<Duration> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .with_context(|| format!("no unit in {text:?}"))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse()?;
+    let secs = match unit {
+        "us" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => bail!("unknown unit in {text:?}"),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const REPORT: &str = "Running 10s test @ http://127.0.0.1:8080/x
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02ms  310.55us  12.40ms   90.12%
+    Req/Sec    62.10k     2.31k   66.02k    71.00%
+  Latency Distribution
+     50%  0.98ms
+     75%    1.10ms
+     90%    1.30ms
+     99%  812.00us
+  618000 requests in 10.00s, 500.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  61800.12
+Transfer/sec:     50.00MB
+";
+
+    #[test]
+    fn reads_a_wrk_report() {
+        let m = parse(REPORT).unwrap();
+        assert_eq!(m.requests_per_sec, 61800.12);
+        assert_eq!(m.p50, Duration::from_micros(980));
+        assert_eq!(m.p99, Duration::from_micros(812));
+        assert_eq!(m.requests, 618_000);
+        assert_eq!(m.errors, 7);
+    }
+
+    #[test]
+    fn a_report_without_latency_percentiles_is_refused() {
+        let without: String = REPORT
+            .lines()
+            .filter(|l| !l.contains('%') || l.contains("Stdev"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(parse(&without).is_err());
+    }
+
+    #[test]
+    fn scripts_quote_anything() {
+        let call = Call {
+            method: "POST",
+            url: "http://x/".into(),
+            headers: vec![("SOAPAction", "\"a\"".into())],
+            body: "<a>]]</a>".into(),
+        };
+        let lua = script(&call);
+        assert!(lua.contains("wrk.method = \"POST\""));
+        assert!(lua.contains("wrk.body = [[<a>]]</a>]]") || lua.contains("[=[<a>]]</a>]=]"));
+        assert!(lua.contains("wrk.headers[\"SOAPAction\"] = [[\"a\"]]"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Cache-hit lookups, alone and as the whole interception a cache hit runs (decode the request,
+//! look the session up, render the answer), for every face. No socket is involved: this is the
+//! part of a cache-hit request that is idbridge's own work, the rest is Pingora's HTTP handling.
+//!
+//! Run: `cargo bench -p idbridge-benches --bench cache`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use idbridge_gateway::cache::SessionCache;
+use idbridge_gateway::config::Config;
+use idbridge_gateway::error::FetchError;
+use idbridge_gateway::intercept::{self, Request};
+use idbridge_gateway::route::{Face, Op};
+use idbridge_gateway::state::State;
+use idbridge_protocol::enos::{self, EnosReply};
+use idbridge_protocol::{Limits, netid};
+use idbridge_session::{Session, SessionId, UnixTime};
+
+const ENOS_INFO: &[u8] =
+    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
+const NETID_ANSWER_JSON: &[u8] =
+    include_bytes!("../../crates/protocol/tests/data/netid-getloginstatus-response.json");
+const NOW: UnixTime = UnixTime::from_secs(1_562_850_112);
+/// Sessions in the cache while one is looked up: lookups are not answered from a toy-sized map.
+const POPULATION: usize = 100_000;
+
+fn enos_session(id: &str) -> Session {
+    let EnosReply::Success(payload) = enos::decode_response(ENOS_INFO, &Limits::default()).unwrap()
+    else {
+        unreachable!("the sample is a success")
+    };
+    let mut session = enos::session_from_enos(&payload["session"], NOW).unwrap();
+    session.id = SessionId::new(id);
+    session
+}
+
+fn netid_session(id: &str) -> Session {
+    let status = netid::rest::decode_login_status(NETID_ANSWER_JSON, &Limits::default()).unwrap();
+    netid::session_from_login_status(&status, SessionId::new(id), NOW).unwrap()
+}
+
+fn enos_id(i: usize) -> String {
+    format!("IAM_S_{i:0>128}")
+}
+
+fn netid_id(i: usize) -> String {
+    format!("{i:0>32x}")
+}
+
+async fn never_called() -> Result<Session, FetchError> {
+    unreachable!("a cache hit must not fetch")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn lookup(c: &mut Criterion) {
+    let rt = runtime();
+    let cache = SessionCache::new(1_000_000, Duration::from_secs(3600));
+    let keys: Vec<String> = (0..POPULATION).map(enos_id).collect();
+    rt.block_on(async {
+        for key in &keys {
+            cache.insert(enos_session(key), NOW).await.unwrap();
+        }
+        cache.sync().await;
+    });
+    let mut g = c.benchmark_group("cache");
+    let mut i = 0usize;
+    g.bench_function("get_or_fetch_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 7919) % POPULATION;
+            let key = keys[i].as_str();
+            let cache = &cache;
+            async move { cache.get_or_fetch(black_box(key), NOW, never_called).await }
+        })
+    });
+    g.bench_function("peek_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 7919) % POPULATION;
+            let key = keys[i].as_str();
+            let cache = &cache;
+            async move { cache.peek(black_box(key), NOW).await }
+        })
+    });
+    g.finish();
+}
+
+fn request(face: Face, op: Op, authorization: Option<String>, body: String) -> Request {
+    Request {
+        face,
+        op,
+        path: String::new(),
+        authorization,
+        soap_action: None,
+        content_type: None,
+        request_id: Some("bench".into()),
+        client_addr: Some("127.0.0.1".into()),
+        cookie: None,
+        body: Bytes::from(body),
+    }
+}
+
+fn interception(c: &mut Criterion) {
+    let rt = runtime();
+    let mut config = Config::defaults().unwrap();
+    config.cache.revalidate_after = Duration::from_secs(3600);
+    let state = State::new(config).unwrap();
+    let (enos, netid) = (enos_id(1), netid_id(1));
+    rt.block_on(async {
+        state.cache.insert(enos_session(&enos), NOW).await.unwrap();
+        state
+            .cache
+            .insert(netid_session(&netid), NOW)
+            .await
+            .unwrap();
+    });
+    let soap_body = format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info><SessionId>{netid}</SessionId><Count>2</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
+    );
+    let cases = [
+        (
+            "enos_session_info",
+            request(
+                Face::Enos,
+                Op::Status,
+                Some(format!("Bearer {enos}")),
+                "{}".into(),
+            ),
+        ),
+        (
+            "netid_rest_status",
+            request(
+                Face::NetidRest,
+                Op::Status,
+                None,
+                format!(r#"{{"SessionId":"{netid}","Count":"2"}}"#),
+            ),
+        ),
+        (
+            "netid_soap_status",
+            request(Face::NetidSoap, Op::Status, None, soap_body),
+        ),
+        (
+            "unified_session(enos)",
+            request(
+                Face::Unified,
+                Op::Status,
+                Some(format!("Bearer {enos}")),
+                String::new(),
+            ),
+        ),
+    ];
+    let mut g = c.benchmark_group("intercept_hit");
+    for (name, req) in &cases {
+        // A hit must answer 200 without a backend (none is running): check once, then measure.
+        let (reply, outcome) = rt.block_on(intercept::handle(&state, req, NOW));
+        assert_eq!(reply.status, 200, "{name}: {:?}", reply.body);
+        assert_eq!(outcome.cache.map(|c| c.as_str()), Some("hit"), "{name}");
+        g.bench_function(*name, |b| {
+            b.to_async(&rt)
+                .iter(|| intercept::handle(&state, black_box(req), NOW))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, lookup, interception);
+criterion_main!(benches);

@@ -1,0 +1,68 @@
+//! Gateway tokens: minting one (every login) and verifying one (every request that presents a
+//! token instead of a session id), for each algorithm the gateway offers.
+//!
+//! Run: `cargo bench -p idbridge-benches --bench tokens`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use idbridge_gateway::config::{TokenAlgorithm, TokensConfig};
+use idbridge_gateway::tokens::{self, Tokens};
+use idbridge_protocol::Limits;
+use idbridge_protocol::enos::{self, EnosReply};
+use idbridge_session::{Session, UnixTime};
+
+const ENOS_INFO: &[u8] =
+    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
+
+/// The vendor sample's session, made live now: `verify` checks `exp` against the real clock.
+fn session(now: UnixTime) -> Session {
+    let EnosReply::Success(payload) = enos::decode_response(ENOS_INFO, &Limits::default()).unwrap()
+    else {
+        unreachable!("the sample is a success")
+    };
+    let mut session = enos::session_from_enos(&payload["session"], now).unwrap();
+    session.expires_at = now.saturating_add(Duration::from_secs(7200));
+    session
+}
+
+fn config(algorithm: TokenAlgorithm) -> TokensConfig {
+    TokensConfig {
+        issuer: "idbridge".into(),
+        audience: "idbridge".into(),
+        ttl: Duration::from_secs(900),
+        leeway: Duration::from_secs(30),
+        algorithm,
+        key_dir: None,
+        signing_kid: None,
+        hs256_secret: (algorithm == TokenAlgorithm::Hs256).then(|| "s".repeat(48)),
+    }
+}
+
+fn mint_and_verify(c: &mut Criterion) {
+    let now = UnixTime::from_system(SystemTime::now());
+    let session = session(now);
+    let index = tokens::new_index(1_000_000, Duration::from_secs(900));
+    let mut g = c.benchmark_group("tokens");
+    for (name, alg) in [
+        ("EdDSA", TokenAlgorithm::EdDsa),
+        ("ES256", TokenAlgorithm::Es256),
+        ("HS256", TokenAlgorithm::Hs256),
+    ] {
+        let tokens = Tokens::new(&config(alg)).unwrap();
+        g.bench_function(format!("mint/{name}"), |b| {
+            b.iter(|| tokens.mint(black_box(&session), &index, now).unwrap())
+        });
+        let (token, _) = tokens.mint(&session, &index, now).unwrap();
+        g.bench_function(format!("verify/{name}"), |b| {
+            b.iter(|| tokens.verify(black_box(&token)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mint_and_verify);
+criterion_main!(benches);
