@@ -14,6 +14,11 @@
 //! Scenarios run in rounds (a b c d e f, a b c …) and each is reported by its median round, so a
 //! slow minute on a shared machine lands in every scenario alike rather than in one.
 
+/// The allocator the `idbridge` binary uses, so the memory measurement (made in this binary)
+/// counts what the gateway would hold.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod memory;
 mod procs;
 mod report;

@@ -1,4 +1,6 @@
-//! The session cache: `Arc<Session>`s in moka, keyed by backend session id.
+//! The session cache: `Arc<Session>`s in moka, keyed by backend session id. The key is the
+//! session's own id string (`SessionId::shared`), not a copy: at a million sessions every
+//! per-entry byte counts (benches/RESULTS.md).
 //!
 //! Rules it keeps (DESIGN §2):
 //! - an entry never outlives its session: per-entry expiry is the session's own time to live;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use idbridge_session::{Session, UnixTime};
+use idbridge_session::{Session, SessionId, UnixTime};
 use moka::Expiry;
 use moka::future::Cache;
 
@@ -63,14 +65,19 @@ struct Entry {
 
 struct SessionExpiry;
 
-impl Expiry<String, Arc<Entry>> for SessionExpiry {
-    fn expire_after_create(&self, _: &String, value: &Arc<Entry>, _: Instant) -> Option<Duration> {
+impl Expiry<Arc<str>, Arc<Entry>> for SessionExpiry {
+    fn expire_after_create(
+        &self,
+        _: &Arc<str>,
+        value: &Arc<Entry>,
+        _: Instant,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 
     fn expire_after_update(
         &self,
-        _: &String,
+        _: &Arc<str>,
         value: &Arc<Entry>,
         _: Instant,
         _: Option<Duration>,
@@ -82,7 +89,7 @@ impl Expiry<String, Arc<Entry>> for SessionExpiry {
 /// The gateway's session cache. Cheap to clone; clones share the cache.
 #[derive(Clone)]
 pub struct SessionCache {
-    sessions: Cache<String, Arc<Entry>>,
+    sessions: Cache<Arc<str>, Arc<Entry>>,
     /// Single-flight for refreshes of present-but-stale entries (`sessions` coalesces misses).
     refreshes: Cache<String, Arc<Entry>>,
     tombstones: Cache<String, ()>,
@@ -130,10 +137,10 @@ impl SessionCache {
     /// Stores a session the gateway just saw confirmed by its backend (a login, a status answer).
     /// A session that is already expired, or was logged out, is not stored.
     pub async fn insert(&self, session: Session, now: UnixTime) -> Option<Arc<Session>> {
-        let key = session.id.expose().to_owned();
-        if self.tombstones.contains_key(&key) {
+        if self.tombstones.contains_key(session.id.expose()) {
             return None;
         }
+        let key = session.id.shared();
         let entry = entry(session, now)?;
         let session = entry.session.clone();
         self.sessions.insert(key, entry).await;
@@ -179,12 +186,13 @@ impl SessionCache {
                     self.sessions.invalidate(key).await;
                 }
                 let ran = AtomicBool::new(false);
+                let shared: Arc<str> = Arc::from(key);
                 let init = async {
                     ran.store(true, Ordering::Relaxed);
                     let session = fetch().await?;
-                    self.checked_entry(key, session, now)
+                    self.checked_entry(shared.clone(), session, now)
                 };
-                let e = self.sessions.try_get_with_by_ref(key, init).await?;
+                let e = self.sessions.try_get_with(shared.clone(), init).await?;
                 let how = if ran.load(Ordering::Relaxed) {
                     CacheResult::Miss
                 } else {
@@ -218,8 +226,8 @@ impl SessionCache {
             let fetched = fetch().await;
             match fetched {
                 Ok(session) => {
-                    let e = self.checked_entry(key, session, now)?;
-                    self.sessions.insert(key.to_owned(), e.clone()).await;
+                    let e = self.checked_entry(stale.session.id.shared(), session, now)?;
+                    self.sessions.insert(e.session.id.shared(), e.clone()).await;
                     Ok(e)
                 }
                 Err(FetchError::Rejected(reason)) => {
@@ -238,7 +246,9 @@ impl SessionCache {
                         ttl: stale.session.time_to_live(now),
                     });
                     if !backoff.ttl.is_zero() {
-                        self.sessions.insert(key.to_owned(), backoff).await;
+                        self.sessions
+                            .insert(stale.session.id.shared(), backoff)
+                            .await;
                     }
                     Err(e)
                 }
@@ -265,15 +275,18 @@ impl SessionCache {
         }
     }
 
+    /// The entry for a session just fetched for `key`. The backend answered for that id, so the
+    /// session takes the key's string as its id: key and session share one copy.
     fn checked_entry(
         &self,
-        key: &str,
-        session: Session,
+        key: Arc<str>,
+        mut session: Session,
         now: UnixTime,
     ) -> Result<Arc<Entry>, FetchError> {
-        if self.tombstones.contains_key(key) {
+        if self.tombstones.contains_key(&*key) {
             return Err(FetchError::Rejected(Rejection::LoggedOut));
         }
+        session.id = SessionId::from(key);
         entry(session, now).ok_or(FetchError::Rejected(Rejection::NotFound))
     }
 
@@ -290,11 +303,11 @@ impl SessionCache {
     }
 
     /// Every cached, unexpired session with its cache key. O(n): for the admin API and scrapes.
-    pub fn sessions(&self, now: UnixTime) -> Vec<(Arc<String>, Arc<Session>)> {
+    pub fn sessions(&self, now: UnixTime) -> Vec<(Arc<str>, Arc<Session>)> {
         self.sessions
             .iter()
             .filter(|(_, e)| !e.session.is_expired(now))
-            .map(|(k, e)| (k, e.session.clone()))
+            .map(|(k, e)| (Arc::clone(&*k), e.session.clone()))
             .collect()
     }
 

@@ -1,23 +1,31 @@
 //! The backend session id, redacted in `Debug` and `Display`.
 
 use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A backend session id (an EnOS `session.id` or a Net iD `SessionId`).
 ///
 /// Holding it is holding the session, so it never prints: `Debug` and `Display` show a redacted
 /// form. Serialisation keeps the real value because the cache (and a shared store) must round-trip
 /// it; never serialise a `Session` into a log.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(String);
+///
+/// The value is shared (`Arc<str>`) so that the session cache can key an entry by the very string
+/// the session holds instead of a second copy ([`SessionId::shared`]).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Arc<str>);
 
 // === impl SessionId ===
 
 impl SessionId {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+    pub fn new(value: impl AsRef<str>) -> Self {
+        Self(Arc::from(value.as_ref()))
+    }
+
+    /// The secret value as a shared string, for cache keys (no copy is made).
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
     }
 
     /// The secret value, for the wire and for cache keys only.
@@ -45,13 +53,31 @@ impl fmt::Display for SessionId {
 
 impl From<String> for SessionId {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(Arc::from(value))
     }
 }
 
 impl From<&str> for SessionId {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(Arc::from(value))
+    }
+}
+
+impl From<Arc<str>> for SessionId {
+    fn from(value: Arc<str>) -> Self {
+        Self(value)
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
     }
 }
 

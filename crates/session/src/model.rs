@@ -1,7 +1,8 @@
 //! The normalised session and its parts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -84,9 +85,13 @@ pub struct Usage {
 ///
 /// They let a session rendered back into its own protocol come out as it came in (an EnOS user's
 /// `resourceId`, a Net iD `ImageId`), and let the other protocol carry them where it has room.
-#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Extra(BTreeMap<String, Value>);
+///
+/// Stored as a vector sorted by key, with each key name shared by every session that has it (see
+/// [`intern`]): the cache holds up to a million sessions, an EnOS session carries some twenty
+/// of these, and as a `BTreeMap<String, Value>` they were over half of a cached session's memory
+/// (benches/RESULTS.md).
+#[derive(Clone, PartialEq, Default)]
+pub struct Extra(Vec<(Arc<str>, Value)>);
 
 /// The one session model of idbridge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,13 +171,17 @@ impl Session {
 // === impl Extra ===
 
 impl Extra {
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.position(key).ok().map(|i| &self.0[i].1)
     }
 
     /// A string attribute, also when the backend sent it as a number or boolean.
     pub fn get_str(&self, key: &str) -> Option<String> {
-        match self.0.get(key)? {
+        match self.get(key)? {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -180,16 +189,29 @@ impl Extra {
         }
     }
 
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
-        self.0.insert(key.into(), value.into())
+    /// Sets `key`, returning the value it replaces. Grows the storage by exactly one slot: a
+    /// session is built once and then cached for its lifetime, so spare capacity would be held
+    /// for that whole time.
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<Value>) -> Option<Value> {
+        let key = key.as_ref();
+        let value = value.into();
+        match self.position(key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (intern(key), value));
+                None
+            }
+        }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.0.remove(key)
+        let i = self.position(key).ok()?;
+        Some(self.0.remove(i).1)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     pub fn len(&self) -> usize {
@@ -204,14 +226,56 @@ impl Extra {
 impl fmt::Debug for Extra {
     /// Keys only: backend attributes may hold personal data that has no place in a log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
     }
 }
 
-impl FromIterator<(String, Value)> for Extra {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+impl<K: AsRef<str>> FromIterator<(K, Value)> for Extra {
+    /// Later pairs win over earlier ones with the same key, as with a map.
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        let mut extra = Self::default();
+        for (k, v) in iter {
+            extra.insert(k, v);
+        }
+        extra
     }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Extra {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<String, Value>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// Most key names ever shared; beyond this (a backend inventing keys per session) each session
+/// gets its own copy, so the table cannot grow without bound.
+const MAX_INTERNED: usize = 4096;
+
+/// The one shared copy of a key name.
+fn intern(key: &str) -> Arc<str> {
+    static KEYS: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut keys = KEYS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(k) = keys.get(key) {
+        return k.clone();
+    }
+    let k: Arc<str> = Arc::from(key);
+    if keys.len() < MAX_INTERNED {
+        keys.insert(k.clone());
+    }
+    k
 }
 
 #[cfg(test)]
