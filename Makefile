@@ -1,6 +1,7 @@
 # idbridge — the two commands a fresh machine needs:
 #   make demo   the gateway with both backend simulators, ready to curl
 #   make test   fmt check, clippy -D warnings, the whole test suite, every shipped config validated
+# And: make bench (load benchmark against nginx, writes benches/RESULTS.md), make bench-micro.
 # Both install what the build needs first (Pingora needs cmake).
 
 SHELL := /bin/bash
@@ -12,7 +13,7 @@ CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.t
 # PyJWT, zeep, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
-.PHONY: deps test demo sim check-configs fmt
+.PHONY: deps test demo sim check-configs fmt bench bench-micro
 
 ## deps: install the system packages and Rust components the build needs (idempotent).
 deps:
@@ -39,6 +40,7 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	bash deploy/check.sh
 	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_TOOLS=1 $(CARGO) test --workspace
+	$(CARGO) bench --workspace --no-run
 	$(MAKE) --no-print-directory check-configs
 
 ## check-configs: every shipped configuration file must validate.
@@ -56,6 +58,21 @@ sim: deps
 ## demo: the gateway and both simulators on the demo ports.
 demo: deps
 	$(CARGO) run -p idbridge -- demo
+
+## bench: the load benchmark, idbridge against nginx on this machine (benches/load); installs
+## nginx and wrk, builds in release mode, and writes benches/RESULTS.md. Takes about ten minutes.
+## Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 5s --rounds 1".
+bench: deps
+	@command -v wrk >/dev/null || { \
+		echo "installing wrk (the load generator)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release -p idbridge -p idbridge-benches
+	@# 1000 concurrent callers in the coalescing check need more than the usual 1024 descriptors.
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; ./target/release/idbridge-load $(BENCH_ARGS)
+
+## bench-micro: the criterion micro-benchmarks of the hot paths (benches/micro).
+bench-micro: deps
+	$(CARGO) bench -p idbridge-benches
 
 fmt:
 	$(CARGO) fmt --all
