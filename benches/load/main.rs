@@ -360,18 +360,13 @@ async fn post(
 
 async fn enos_login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let body = json!({"authType": 0, "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
-    let answer = post(
+    login(
         http,
         &format!("{base}/enos-iam-service/v2.0/login"),
-        &[("Content-Type", "application/json")],
-        &body.to_string(),
+        body,
+        "/session/id",
     )
-    .await?;
-    let v: Value = serde_json::from_slice(&answer)?;
-    v["session"]["id"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("EnOS login failed: {v}"))
+    .await
 }
 
 async fn netid_login(
@@ -382,18 +377,28 @@ async fn netid_login(
     let cert = std::fs::read_to_string(repo.join("config/demo/john-doe.cer"))?;
     let body =
         json!({"Certificate": cert.trim(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
+    login(http, &format!("{base}/api/login"), body, "/SessionId").await
+}
+
+/// Posts a login and returns the session id found at `id_at` (a JSON pointer) in the answer.
+async fn login(
+    http: &reqwest::Client,
+    url: &str,
+    body: Value,
+    id_at: &str,
+) -> anyhow::Result<String> {
     let answer = post(
         http,
-        &format!("{base}/api/login"),
+        url,
         &[("Content-Type", "application/json")],
         &body.to_string(),
     )
     .await?;
     let v: Value = serde_json::from_slice(&answer)?;
-    v["SessionId"]
-        .as_str()
+    v.pointer(id_at)
+        .and_then(Value::as_str)
         .map(str::to_owned)
-        .with_context(|| format!("Net iD login failed: {v}"))
+        .with_context(|| format!("login at {url} failed: {v}"))
 }
 
 fn soap_status(session_id: &str) -> String {
