@@ -11,21 +11,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
 use idbridge_gateway::config::Config;
 use idbridge_gateway::state::State;
-use idbridge_protocol::enos::{self, EnosReply};
-use idbridge_protocol::{Limits, netid};
-use idbridge_session::{Backend, Session, SessionId, UnixTime};
+use idbridge_session::Backend;
 use serde_json::{Value, json};
 
 use crate::procs::rss_of;
-
-const ENOS_INFO: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
-const NETID_ANSWER_JSON: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/netid-getloginstatus-response.json");
-/// Inside the samples' validity.
-const NOW: UnixTime = UnixTime::from_secs(1_562_850_112);
 
 /// What one measurement found; printed as JSON by the child, read by the parent.
 pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
@@ -36,16 +28,15 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
     config.cache.max_sessions = sessions;
     config.cache.revalidate_after = Duration::from_secs(3600);
     let state = State::new(config)?;
-    let limits = Limits::default();
     let before = rss()?;
     rt.block_on(async {
         for i in 0..sessions {
             let session = match backend {
-                Backend::Enos => enos_session(i, &limits)?,
+                Backend::Enos => enos_session(&enos_id(i), NOW)?,
                 Backend::Netid => {
                     let id = netid_id(i);
                     state.counters.reset(&id);
-                    netid_session(id, &limits)?
+                    netid_session(&id, NOW)?
                 }
             };
             state
@@ -73,37 +64,4 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
 
 fn rss() -> anyhow::Result<u64> {
     rss_of("/proc/self/status")
-}
-
-/// The session/info sample with its id replaced, as the gateway's EnOS fetch decodes it.
-fn enos_session(i: u64, limits: &Limits) -> anyhow::Result<Session> {
-    let mut answer: Value = serde_json::from_slice(ENOS_INFO)?;
-    answer["session"]["id"] = Value::String(enos_id(i));
-    let body = serde_json::to_vec(&answer)?;
-    match enos::decode_response(&body, limits)? {
-        EnosReply::Success(payload) => Ok(enos::session_from_enos(
-            payload.get("session").context("no session")?,
-            NOW,
-        )?),
-        EnosReply::Failure { .. } => bail!("the sample is a failure"),
-    }
-}
-
-fn netid_session(id: String, limits: &Limits) -> anyhow::Result<Session> {
-    let status = netid::rest::decode_login_status(NETID_ANSWER_JSON, limits)?;
-    Ok(netid::session_from_login_status(
-        &status,
-        SessionId::new(id),
-        NOW,
-    )?)
-}
-
-/// `IAM_S_` and 128 alphanumerics, like the backend's.
-fn enos_id(i: u64) -> String {
-    format!("IAM_S_{i:0>128}")
-}
-
-/// 44 characters, the length of the portal's base64 session ids.
-fn netid_id(i: u64) -> String {
-    format!("{i:0>43}=")
 }

@@ -11,46 +11,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
+use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
 use idbridge_gateway::cache::SessionCache;
 use idbridge_gateway::config::Config;
 use idbridge_gateway::error::FetchError;
 use idbridge_gateway::intercept::{self, Request};
 use idbridge_gateway::route::{Face, Op};
 use idbridge_gateway::state::State;
-use idbridge_protocol::enos::{self, EnosReply};
-use idbridge_protocol::{Limits, netid};
-use idbridge_session::{Session, SessionId, UnixTime};
+use idbridge_session::Session;
 
-const ENOS_INFO: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
-const NETID_ANSWER_JSON: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/netid-getloginstatus-response.json");
-const NOW: UnixTime = UnixTime::from_secs(1_562_850_112);
 /// Sessions in the cache while one is looked up: lookups are not answered from a toy-sized map.
 const POPULATION: usize = 100_000;
-
-fn enos_session(id: &str) -> Session {
-    let EnosReply::Success(payload) = enos::decode_response(ENOS_INFO, &Limits::default()).unwrap()
-    else {
-        unreachable!("the sample is a success")
-    };
-    let mut session = enos::session_from_enos(&payload["session"], NOW).unwrap();
-    session.id = SessionId::new(id);
-    session
-}
-
-fn netid_session(id: &str) -> Session {
-    let status = netid::rest::decode_login_status(NETID_ANSWER_JSON, &Limits::default()).unwrap();
-    netid::session_from_login_status(&status, SessionId::new(id), NOW).unwrap()
-}
-
-fn enos_id(i: usize) -> String {
-    format!("IAM_S_{i:0>128}")
-}
-
-fn netid_id(i: usize) -> String {
-    format!("{i:0>32x}")
-}
 
 async fn never_called() -> Result<Session, FetchError> {
     unreachable!("a cache hit must not fetch")
@@ -66,10 +37,13 @@ fn runtime() -> tokio::runtime::Runtime {
 fn lookup(c: &mut Criterion) {
     let rt = runtime();
     let cache = SessionCache::new(1_000_000, Duration::from_secs(3600));
-    let keys: Vec<String> = (0..POPULATION).map(enos_id).collect();
+    let keys: Vec<String> = (0..POPULATION as u64).map(enos_id).collect();
     rt.block_on(async {
         for key in &keys {
-            cache.insert(enos_session(key), NOW).await.unwrap();
+            cache
+                .insert(enos_session(key, NOW).unwrap(), NOW)
+                .await
+                .unwrap();
         }
         cache.sync().await;
     });
@@ -116,10 +90,14 @@ fn interception(c: &mut Criterion) {
     let state = State::new(config).unwrap();
     let (enos, netid) = (enos_id(1), netid_id(1));
     rt.block_on(async {
-        state.cache.insert(enos_session(&enos), NOW).await.unwrap();
         state
             .cache
-            .insert(netid_session(&netid), NOW)
+            .insert(enos_session(&enos, NOW).unwrap(), NOW)
+            .await
+            .unwrap();
+        state
+            .cache
+            .insert(netid_session(&netid, NOW).unwrap(), NOW)
             .await
             .unwrap();
     });

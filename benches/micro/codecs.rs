@@ -12,42 +12,16 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use idbridge_protocol::enos::{self, EnosReply};
+use idbridge_benches::{
+    ENOS_INFO, NETID_STATUS_JSON, NETID_STATUS_REQUEST_XML, NETID_STATUS_XML, NOW, decode_enos,
+    netid_session,
+};
 use idbridge_protocol::netid::{self, rest, soap};
-use idbridge_protocol::unified;
-use idbridge_protocol::{DecodeError, Limits};
-use idbridge_session::{Session, SessionId, UnixTime};
+use idbridge_protocol::{Limits, enos, unified};
+use idbridge_session::SessionId;
 
-const ENOS_INFO: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
-const NETID_STATUS_XML: &str =
-    include_str!("../../crates/protocol/tests/data/netid-getloginstatus-request.xml");
-const NETID_ANSWER_JSON: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/netid-getloginstatus-response.json");
-const NETID_ANSWER_XML: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/netid-getloginstatus-response.xml");
-
-/// The sample session's refresh time plus a minute: the session is live.
-const NOW: UnixTime = UnixTime::from_secs(1_562_850_112);
 /// A Net iD session id of realistic length (the vendor sample leaves it empty).
 const NETID_ID: &str = "5f3c1e9a7b2d4c6e8f0a1b3c5d7e9f1a";
-
-fn enos_decode(body: &[u8], limits: &Limits) -> Result<Session, DecodeError> {
-    match enos::decode_response(body, limits)? {
-        EnosReply::Success(payload) => {
-            let session = payload
-                .get("session")
-                .ok_or(DecodeError::MissingField("session"))?;
-            enos::session_from_enos(session, NOW)
-        }
-        EnosReply::Failure { .. } => Err(DecodeError::MissingField("success")),
-    }
-}
-
-fn netid_session() -> Session {
-    let status = rest::decode_login_status(NETID_ANSWER_JSON, &Limits::default()).unwrap();
-    netid::session_from_login_status(&status, SessionId::new(NETID_ID), NOW).unwrap()
-}
 
 fn decode(c: &mut Criterion) {
     let limits = Limits::default();
@@ -55,10 +29,10 @@ fn decode(c: &mut Criterion) {
 
     g.throughput(Throughput::Bytes(ENOS_INFO.len() as u64));
     g.bench_function("enos_session_info+normalise", |b| {
-        b.iter(|| enos_decode(black_box(ENOS_INFO), &limits).unwrap())
+        b.iter(|| decode_enos(black_box(ENOS_INFO), &limits, NOW).unwrap())
     });
 
-    let request = NETID_STATUS_XML.replace(
+    let request = NETID_STATUS_REQUEST_XML.replace(
         "<SessionId></SessionId>",
         &format!("<SessionId>{NETID_ID}</SessionId>"),
     );
@@ -77,17 +51,17 @@ fn decode(c: &mut Criterion) {
     });
 
     // What a cache miss costs on the Net iD side: the gateway asks upstream over REST.
-    g.throughput(Throughput::Bytes(NETID_ANSWER_JSON.len() as u64));
+    g.throughput(Throughput::Bytes(NETID_STATUS_JSON.len() as u64));
     g.bench_function("netid_rest_status_answer+normalise", |b| {
         b.iter(|| {
-            let status = rest::decode_login_status(black_box(NETID_ANSWER_JSON), &limits).unwrap();
+            let status = rest::decode_login_status(black_box(NETID_STATUS_JSON), &limits).unwrap();
             netid::session_from_login_status(&status, SessionId::new(NETID_ID), NOW)
         })
     });
-    g.throughput(Throughput::Bytes(NETID_ANSWER_XML.len() as u64));
+    g.throughput(Throughput::Bytes(NETID_STATUS_XML.len() as u64));
     g.bench_function("netid_soap_status_answer+normalise", |b| {
         b.iter(|| {
-            let status = soap::decode_login_status(black_box(NETID_ANSWER_XML), &limits).unwrap();
+            let status = soap::decode_login_status(black_box(NETID_STATUS_XML), &limits).unwrap();
             netid::session_from_login_status(&status, SessionId::new(NETID_ID), NOW)
         })
     });
@@ -98,8 +72,8 @@ fn decode(c: &mut Criterion) {
 fn render(c: &mut Criterion) {
     let limits = Limits::default();
     let sessions = [
-        ("enos", enos_decode(ENOS_INFO, &limits).unwrap()),
-        ("netid", netid_session()),
+        ("enos", decode_enos(ENOS_INFO, &limits, NOW).unwrap()),
+        ("netid", netid_session(NETID_ID, NOW).unwrap()),
     ];
     let mut g = c.benchmark_group("render");
     for (from, session) in &sessions {

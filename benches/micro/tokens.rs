@@ -9,22 +9,14 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use idbridge_benches::enos_session;
 use idbridge_gateway::config::{TokenAlgorithm, TokensConfig};
 use idbridge_gateway::tokens::{self, Tokens};
-use idbridge_protocol::Limits;
-use idbridge_protocol::enos::{self, EnosReply};
 use idbridge_session::{Session, UnixTime};
-
-const ENOS_INFO: &[u8] =
-    include_bytes!("../../crates/protocol/tests/data/enos-session-info-response.json");
 
 /// The vendor sample's session, made live now: `verify` checks `exp` against the real clock.
 fn session(now: UnixTime) -> Session {
-    let EnosReply::Success(payload) = enos::decode_response(ENOS_INFO, &Limits::default()).unwrap()
-    else {
-        unreachable!("the sample is a success")
-    };
-    let mut session = enos::session_from_enos(&payload["session"], now).unwrap();
+    let mut session = enos_session("IAM_S_bench", now).unwrap();
     session.expires_at = now.saturating_add(Duration::from_secs(7200));
     session
 }
