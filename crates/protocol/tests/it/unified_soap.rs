@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The unified SOAP face's request parser: hand-written requests in every legal form parse; the
 //! SOAPAction must match the body; malformed, foreign and hostile documents fail with typed
 //! errors that never quote a value. (Golden files and zeep: `unified_soap_golden.rs`.)

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The Net iD vendor samples decode, and re-encode to the same JSON (same top-level key order)
 //! or the same XML elements in the same order with the same text.
 
@@ -11,10 +10,10 @@ use quick_xml::reader::Reader;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-const SOAP_REQUEST: &str = include_str!("data/netid-getloginstatus-request.xml");
-const SOAP_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.xml");
-const REST_REQUEST: &str = include_str!("data/netid-getloginstatus-request.json");
-const REST_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.json");
+const SOAP_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.xml");
+const SOAP_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.xml");
+const REST_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.json");
+const REST_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.json");
 
 fn limits() -> Limits {
     Limits::default()

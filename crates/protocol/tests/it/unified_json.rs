@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The unified REST/JSON face: the session view of both backends' golden samples, the other
 //! response bodies, and the Log In request decoder.
 
@@ -13,10 +12,10 @@ use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{Session, SessionId, UnixTime};
 use serde_json::{Value, json};
 
-const ENOS_LOGIN: &str = include_str!("data/enos-login-response.json");
-const ENOS_INFO: &str = include_str!("data/enos-session-info-response.json");
-const NETID_REST: &str = include_str!("data/netid-getloginstatus-response.json");
-const NETID_SOAP: &str = include_str!("data/netid-getloginstatus-response.xml");
+const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
+const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
+const NETID_REST: &str = include_str!("../data/netid-getloginstatus-response.json");
+const NETID_SOAP: &str = include_str!("../data/netid-getloginstatus-response.xml");
 const ENOS_NOW: UnixTime = UnixTime(1_562_850_052);
 const NETID_NOW: UnixTime = UnixTime(1_677_050_100);
 const NETID_SID: &str = "c2Vzc2lvbi1zZWNyZXQ=";

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The OpenAPI 3.1 document: its shape, its references, and — with the `jsonschema` crate
 //! (draft 2020-12, formats asserted) — that every body the renderers produce for both backends'
 //! golden samples validates against the matching component schema, that near misses do not, and
@@ -15,9 +14,9 @@ use idbridge_session::{Session, SessionId, UnixTime};
 use jsonschema::Validator;
 use serde_json::{Value, json};
 
-const ENOS_LOGIN: &str = include_str!("data/enos-login-response.json");
-const ENOS_INFO: &str = include_str!("data/enos-session-info-response.json");
-const NETID_REST: &str = include_str!("data/netid-getloginstatus-response.json");
+const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
+const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
+const NETID_REST: &str = include_str!("../data/netid-getloginstatus-response.json");
 const ENOS_NOW: UnixTime = UnixTime(1_562_850_052);
 const NETID_NOW: UnixTime = UnixTime(1_677_050_100);
 

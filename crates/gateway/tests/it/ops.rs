@@ -1,7 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Operations: metrics, health and readiness, the admin API, request ids, reload.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

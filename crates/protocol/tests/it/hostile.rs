@@ -1,14 +1,13 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Hostile and broken input: every case ends in a typed `DecodeError`, never a panic.
 
 use idbridge_protocol::enos::{LoginRequest, decode_response};
 use idbridge_protocol::netid::{rest, soap};
 use idbridge_protocol::{DecodeError, Limits};
 
-const SOAP_REQUEST: &str = include_str!("data/netid-getloginstatus-request.xml");
-const SOAP_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.xml");
-const REST_REQUEST: &str = include_str!("data/netid-getloginstatus-request.json");
-const REST_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.json");
+const SOAP_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.xml");
+const SOAP_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.xml");
+const REST_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.json");
+const REST_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.json");
 
 const ENV_OPEN: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info>"#;
 const ENV_CLOSE: &str = "</Info></GetLoginStatus></s:Body></s:Envelope>";

@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Single sign-on: the unified face, gateway tokens on every face, forward-auth, protected apps,
 //! and the checks by software that is not ours (PyJWT on the JWKS, nginx auth_request).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

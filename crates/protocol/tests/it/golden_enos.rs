@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The EnOS vendor samples decode, and re-encode to the same JSON.
 
 use idbridge_protocol::Limits;
@@ -9,9 +8,9 @@ use idbridge_protocol::enos::{
 use idbridge_session::{AuthMethod, Backend, Session, SubjectKind, UnixTime};
 use serde_json::Value;
 
-const LOGIN_REQUEST: &str = include_str!("data/enos-login-request.json");
-const LOGIN_RESPONSE: &str = include_str!("data/enos-login-response.json");
-const SESSION_INFO: &str = include_str!("data/enos-session-info-response.json");
+const LOGIN_REQUEST: &str = include_str!("../data/enos-login-request.json");
+const LOGIN_RESPONSE: &str = include_str!("../data/enos-login-response.json");
+const SESSION_INFO: &str = include_str!("../data/enos-session-info-response.json");
 
 /// The samples' `refreshTime`: at this instant the full `expires` is still ahead.
 const NOW: UnixTime = UnixTime(1_562_850_052);

@@ -1,7 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Net iD through the gateway (REST and SOAP), the call counter, and bridging across protocols.
 
-mod common;
+use crate::common;
 
 use common::xml_text;
 use serde_json::json;

@@ -1,7 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! EnOS IAM through the gateway: login, cached session/info, logout, pass-through.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The unified SOAP face against its golden files: the WSDL and the encoded responses are exactly
 //! the files that `scripts/soap_client_check.py --offline` loads in zeep (and validates against
 //! the WSDL's schema), and the requests zeep builds from that WSDL parse.
@@ -18,8 +17,8 @@ use idbridge_protocol::unified::soap::{
 use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{Session, SessionId, UnixTime};
 
-const ENOS_LOGIN: &str = include_str!("data/enos-login-response.json");
-const NETID_STATUS: &str = include_str!("data/netid-getloginstatus-response.json");
+const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
+const NETID_STATUS: &str = include_str!("../data/netid-getloginstatus-response.json");
 const ENOS_NOW: UnixTime = UnixTime(1_562_850_052);
 const NETID_NOW: UnixTime = UnixTime(1_677_050_100);
 /// The endpoint the golden WSDL advertises (the demo gateway's).

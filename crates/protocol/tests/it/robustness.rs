@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Every decoder against the same bytes: size limits, empty bodies, corrupted samples, and
 //! error messages that must not quote what they were given.
 
@@ -6,13 +5,13 @@ use idbridge_protocol::enos::{LoginRequest, decode_response};
 use idbridge_protocol::netid::{rest, soap};
 use idbridge_protocol::{DecodeError, Limits};
 
-const SOAP_REQUEST: &str = include_str!("data/netid-getloginstatus-request.xml");
-const SOAP_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.xml");
-const REST_REQUEST: &str = include_str!("data/netid-getloginstatus-request.json");
-const REST_RESPONSE: &str = include_str!("data/netid-getloginstatus-response.json");
-const ENOS_REQUEST: &str = include_str!("data/enos-login-request.json");
-const ENOS_LOGIN: &str = include_str!("data/enos-login-response.json");
-const ENOS_INFO: &str = include_str!("data/enos-session-info-response.json");
+const SOAP_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.xml");
+const SOAP_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.xml");
+const REST_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.json");
+const REST_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.json");
+const ENOS_REQUEST: &str = include_str!("../data/enos-login-request.json");
+const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
+const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
 
 const ENV_OPEN: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info>"#;
 const ENV_CLOSE: &str = "</Info></GetLoginStatus></s:Body></s:Envelope>";

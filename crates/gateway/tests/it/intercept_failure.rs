@@ -1,7 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Limits, hostile input, backends that are down, coalescing, and the logout race.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

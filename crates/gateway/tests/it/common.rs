@@ -23,13 +23,18 @@ pub async fn start() -> Harness {
     start_with(|_| {}).await
 }
 
-pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
-    // Logs show for failing tests only (the test writer); RUST_LOG widens them.
+/// The process-wide subscriber: logs show for failing tests only (the test writer); RUST_LOG
+/// widens them. Idempotent.
+pub fn init_logging() {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(idbridge_gateway::logging::filter(&filter))
         .with_test_writer()
         .try_init();
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    init_logging();
     let opts = SimOptions::default();
     let any = "127.0.0.1:0".parse().unwrap();
     let enos = Simulator::start_enos(any, &opts).await.unwrap();

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Cross-protocol round trips through the normalised session.
 
 use std::time::Duration;
@@ -14,10 +13,10 @@ use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{AuthMethod, Backend, Organization, Session, SessionId, UnixTime};
 use serde_json::Value;
 
-const ENOS_LOGIN: &str = include_str!("data/enos-login-response.json");
-const ENOS_INFO: &str = include_str!("data/enos-session-info-response.json");
-const NETID_SOAP: &str = include_str!("data/netid-getloginstatus-response.xml");
-const NETID_REST: &str = include_str!("data/netid-getloginstatus-response.json");
+const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
+const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
+const NETID_SOAP: &str = include_str!("../data/netid-getloginstatus-response.xml");
+const NETID_REST: &str = include_str!("../data/netid-getloginstatus-response.json");
 
 const ENOS_NOW: UnixTime = UnixTime(1_562_850_052);
 const NETID_NOW: UnixTime = UnixTime(1_677_050_100);

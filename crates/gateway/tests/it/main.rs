@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! idbridge-gateway's integration tests, one binary: the gateway started in process on ephemeral
+//! ports in front of the simulators (`common` is the harness).
+
+mod common;
+mod config;
+mod intercept_enos;
+mod intercept_failure;
+mod intercept_netid;
+mod logs;
+mod ops;
+mod sso;
