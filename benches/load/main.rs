@@ -91,8 +91,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Cmd::Memory { backend, sessions }) = &cli.command {
         let backend = match backend.as_str() {
-            "enos" => Backend::Enos,
-            "netid" => Backend::Netid,
+            "enos" => Backend::ENOS,
+            "netid" => Backend::NETID,
             other => bail!("unknown backend {other:?}"),
         };
         println!("{}", memory::measure(backend, *sessions)?);
@@ -298,7 +298,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let coalescing = coalescing(&http, &enos, &gateway, cli.misses).await?;
     drop(nginx);
     drop(gateway);
-    let memory = [Backend::Enos, Backend::Netid]
+    let memory = [Backend::ENOS, Backend::NETID]
         .into_iter()
         .map(|b| memory_child(b, cli.sessions))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -519,10 +519,7 @@ fn delta(before: &Lookups, after: &Lookups) -> Lookups {
 
 /// Runs the memory measurement in a fresh process of this same binary.
 fn memory_child(backend: Backend, sessions: u64) -> anyhow::Result<Memory> {
-    let name = match backend {
-        Backend::Enos => "enos",
-        Backend::Netid => "netid",
-    };
+    let name = backend.as_str();
     eprintln!("caching {sessions} {name} sessions in a fresh process…");
     let out = Command::new(std::env::current_exe()?)
         .args(["memory", "--backend", name, "--sessions"])

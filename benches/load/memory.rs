@@ -32,8 +32,8 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
     rt.block_on(async {
         for i in 0..sessions {
             let session = match backend {
-                Backend::Enos => enos_session(&enos_id(i), NOW)?,
-                Backend::Netid => {
+                Backend::ENOS => enos_session(&enos_id(i), NOW)?,
+                _ => {
                     let id = netid_id(i);
                     state.counters.reset(&id);
                     netid_session(&id, NOW)?
@@ -54,7 +54,7 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
         bail!("{cached} of {sessions} sessions stayed cached");
     }
     Ok(json!({
-        "backend": match backend { Backend::Enos => "enos", Backend::Netid => "netid" },
+        "backend": backend.as_str(),
         "sessions": sessions,
         "rss_before": before,
         "rss_after": after,

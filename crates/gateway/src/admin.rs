@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use idbridge_session::{Backend, Session, UnixTime};
+use idbridge_session::{Session, UnixTime};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -180,7 +180,7 @@ async fn revoke_where(state: &State, pick: impl Fn(&str, &Session) -> bool) -> R
 fn describe(key: &str, s: &Session, now: UnixTime) -> Value {
     json!({
         "handle": handle(key),
-        "backend": match s.backend { Backend::Enos => "enos", Backend::Netid => "netid" },
+        "backend": s.backend.as_str(),
         "subject": { "id": s.subject.id, "name": s.subject.name, "email": s.subject.email },
         "organization": s.organization().map(|o| o.name.clone()),
         "created": s.created.as_secs(),

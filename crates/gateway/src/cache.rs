@@ -317,8 +317,8 @@ impl SessionCache {
             .iter()
             .filter(|(_, e)| !e.session.is_expired(now))
             .fold((0, 0), |(e, n), (_, entry)| match entry.session.backend {
-                idbridge_session::Backend::Enos => (e + 1, n),
-                idbridge_session::Backend::Netid => (e, n + 1),
+                idbridge_session::Backend::ENOS => (e + 1, n),
+                _ => (e, n + 1),
             })
     }
 

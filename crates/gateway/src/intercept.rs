@@ -116,8 +116,8 @@ async fn forward(
 ) -> Result<RawReply, UpstreamError> {
     let b = &state.config.backends;
     let (base, timeout) = match backend {
-        Backend::Enos => (&b.enos.url, b.enos.timeout),
-        Backend::Netid => (&b.netid.url, b.netid.timeout),
+        Backend::ENOS => (&b.enos.url, b.enos.timeout),
+        _ => (&b.netid.url, b.netid.timeout),
     };
     let mut headers = Vec::new();
     let pass = [
@@ -145,10 +145,7 @@ async fn forward(
 }
 
 pub fn backend_label(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Enos => "enos",
-        Backend::Netid => "netid",
-    }
+    backend.as_str()
 }
 
 /// Logs `id` out: locally first (so nothing in flight can bring it back), then at its backend.

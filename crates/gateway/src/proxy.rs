@@ -168,8 +168,8 @@ impl ProxyHttp for GatewayProxy {
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
         let url = match ctx.route {
-            Route::Proxy(idbridge_session::Backend::Enos) => &ctx.state.config.backends.enos.url,
-            Route::Proxy(idbridge_session::Backend::Netid) => &ctx.state.config.backends.netid.url,
+            Route::Proxy(idbridge_session::Backend::ENOS) => &ctx.state.config.backends.enos.url,
+            Route::Proxy(idbridge_session::Backend::NETID) => &ctx.state.config.backends.netid.url,
             Route::App(i) => match ctx.state.config.routes.get(i) {
                 Some(app) => &app.upstream,
                 None => {

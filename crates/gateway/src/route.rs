@@ -121,7 +121,7 @@ pub fn route(req: &RouteInput<'_>) -> Route {
             ENOS_LOGIN if post => intercept(Face::Enos, Op::Login),
             ENOS_SESSION_INFO if post => intercept(Face::Enos, Op::Status),
             p if post && p == req.enos_logout_path => intercept(Face::Enos, Op::Logout),
-            _ => Route::Proxy(Backend::Enos),
+            _ => Route::Proxy(Backend::ENOS),
         };
     }
     if req.path == req.soap_path {
@@ -134,7 +134,7 @@ pub fn route(req: &RouteInput<'_>) -> Route {
             },
             _ => None,
         };
-        return op.map_or(Route::Proxy(Backend::Netid), |op| {
+        return op.map_or(Route::Proxy(Backend::NETID), |op| {
             intercept(Face::NetidSoap, op)
         });
     }
@@ -143,7 +143,7 @@ pub fn route(req: &RouteInput<'_>) -> Route {
             NETID_LOGIN if post => intercept(Face::NetidRest, Op::Login),
             NETID_STATUS if post => intercept(Face::NetidRest, Op::Status),
             NETID_LOGOUT if post => intercept(Face::NetidRest, Op::Logout),
-            _ => Route::Proxy(Backend::Netid),
+            _ => Route::Proxy(Backend::NETID),
         };
     }
     Route::NotFound
@@ -189,9 +189,9 @@ fn under(path: &str, prefix: &str) -> bool {
 /// taken for a Net iD id (base64 of 20 bytes). Used only when the session is not cached.
 pub fn backend_of_id(id: &str) -> Backend {
     if id.starts_with("IAM_S_") {
-        Backend::Enos
+        Backend::ENOS
     } else {
-        Backend::Netid
+        Backend::NETID
     }
 }
 
@@ -228,14 +228,14 @@ mod tests {
             r("POST", "/enos-iam-service/v2.0/logout", None),
             i(Face::Enos, Op::Logout)
         );
-        assert_eq!(r("GET", ENOS_LOGIN, None), Route::Proxy(Backend::Enos));
+        assert_eq!(r("GET", ENOS_LOGIN, None), Route::Proxy(Backend::ENOS));
         assert_eq!(
             r("POST", "/enos-iam-service/v2.0/organization/info", None),
-            Route::Proxy(Backend::Enos)
+            Route::Proxy(Backend::ENOS)
         );
         assert_eq!(
             r("POST", "/enos-iam-service/v2.0/login/", None),
-            Route::Proxy(Backend::Enos)
+            Route::Proxy(Backend::ENOS)
         );
     }
 
@@ -252,11 +252,11 @@ mod tests {
         );
         assert_eq!(
             r("POST", "/api/object/get", None),
-            Route::Proxy(Backend::Netid)
+            Route::Proxy(Backend::NETID)
         );
         assert_eq!(
             r("GET", "/api/anything/else", None),
-            Route::Proxy(Backend::Netid)
+            Route::Proxy(Backend::NETID)
         );
     }
 
@@ -270,19 +270,19 @@ mod tests {
             i(Face::NetidSoap, Op::Status)
         );
         assert_eq!(soap(&action("Logout")), i(Face::NetidSoap, Op::Logout));
-        assert_eq!(soap(&action("GetObject")), Route::Proxy(Backend::Netid));
+        assert_eq!(soap(&action("GetObject")), Route::Proxy(Backend::NETID));
         assert_eq!(
             soap(&action("getloginstatus")),
-            Route::Proxy(Backend::Netid),
+            Route::Proxy(Backend::NETID),
             "case-sensitive"
         );
         assert_eq!(
             r("POST", "/portal/service.svc", None),
-            Route::Proxy(Backend::Netid)
+            Route::Proxy(Backend::NETID)
         );
         assert_eq!(
             r("GET", "/portal/service.svc", Some(&action("Login"))),
-            Route::Proxy(Backend::Netid)
+            Route::Proxy(Backend::NETID)
         );
     }
 
@@ -354,15 +354,15 @@ mod tests {
         assert_eq!(at("/app"), Route::App(0));
         assert_eq!(at("/apple"), Route::NotFound);
         assert_eq!(at("/reports/q1"), Route::App(1));
-        assert_eq!(at("/api/login/status/get"), Route::Proxy(Backend::Netid));
+        assert_eq!(at("/api/login/status/get"), Route::Proxy(Backend::NETID));
     }
 
     #[test]
     fn backend_by_id_form() {
-        assert_eq!(backend_of_id("IAM_S_abc"), Backend::Enos);
+        assert_eq!(backend_of_id("IAM_S_abc"), Backend::ENOS);
         assert_eq!(
             backend_of_id("q83vEjRWeJq83vEjRWeJq83vEjQ="),
-            Backend::Netid
+            Backend::NETID
         );
     }
 }

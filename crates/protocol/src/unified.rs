@@ -49,10 +49,7 @@ pub(crate) fn seconds(secs: u64) -> i64 {
 }
 
 pub(crate) fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Enos => "enos",
-        Backend::Netid => "netid",
-    }
+    b.as_str()
 }
 
 pub(crate) fn kind_name(k: SubjectKind) -> &'static str {

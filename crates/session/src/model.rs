@@ -10,14 +10,22 @@ use serde_json::Value;
 
 use crate::{SessionId, UnixTime};
 
-/// Which identity backend a session was established with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// EnOS IAM (REST/JSON).
-    Enos,
-    /// Pointsharp Net iD Portal (SOAP 1.1 and REST/JSON).
-    Netid,
+/// Names the backend that holds a session: the name of its `[backends.<name>]` table in the
+/// gateway's configuration. `enos` and `netid` are built in; a deployment may register others.
+///
+/// A name is a `&'static str`, so the type is `Copy` and costs no allocation per session. Names
+/// made at run time ([`Backend::named`]) are interned, at most [`Backend::MAX_NAMES`] of them per
+/// process: they come from configuration, never from request data.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Backend(&'static str);
+
+/// Why a string cannot name a backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendNameError {
+    /// Not 1 to 32 characters of `a-z`, `0-9`, `_` and `-`, starting with a letter.
+    Malformed,
+    /// More distinct names than [`Backend::MAX_NAMES`] in this process.
+    TooMany,
 }
 
 /// The role of the subject within its organisation (EnOS user `type`).
@@ -168,6 +176,90 @@ impl Session {
     }
 }
 
+// === impl Backend ===
+
+impl Backend {
+    /// EnOS IAM (REST/JSON).
+    pub const ENOS: Self = Self("enos");
+    /// Pointsharp Net iD Portal (SOAP 1.1 and REST/JSON).
+    pub const NETID: Self = Self("netid");
+    /// Most distinct backend names one process holds.
+    pub const MAX_NAMES: usize = 64;
+
+    /// The backend called `name`: lowercase ASCII letters, digits, `_` and `-`, starting with a
+    /// letter, at most 32 characters (a config table name, and a metric label value).
+    pub fn named(name: &str) -> Result<Self, BackendNameError> {
+        let well_formed = (1..=32).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !well_formed {
+            return Err(BackendNameError::Malformed);
+        }
+        for known in [Self::ENOS, Self::NETID] {
+            if known.0 == name {
+                return Ok(known);
+            }
+        }
+        static NAMES: OnceLock<Mutex<Vec<&'static str>>> = OnceLock::new();
+        let mut names = NAMES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = names.iter().find(|n| **n == name) {
+            return Ok(Self(n));
+        }
+        if names.len() >= Self::MAX_NAMES {
+            return Err(BackendNameError::TooMany);
+        }
+        // Bounded above: at most MAX_NAMES short strings live for the whole process.
+        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.push(leaked);
+        Ok(Self(leaked))
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Backend({})", self.0)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Backend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Backend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::named(&name).map_err(|e| serde::de::Error::custom(format!("backend name: {e}")))
+    }
+}
+
+impl fmt::Display for BackendNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "must be 1 to 32 of a-z, 0-9, _ and -, starting with a letter",
+            Self::TooMany => "too many backend names in one process",
+        })
+    }
+}
+
+impl std::error::Error for BackendNameError {}
+
 // === impl Extra ===
 
 impl Extra {
@@ -284,7 +376,7 @@ mod tests {
 
     fn session() -> Session {
         let mut s = Session::new(
-            Backend::Enos,
+            Backend::ENOS,
             SessionId::new("IAM_S_x"),
             UnixTime(1_000),
             Duration::from_secs(7_200),
@@ -353,6 +445,25 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         let back: Session = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn backend_names_are_checked_interned_and_serialised_as_strings() {
+        assert_eq!(Backend::named("enos"), Ok(Backend::ENOS));
+        let acme = Backend::named("acme-2").unwrap();
+        assert_eq!(acme.as_str(), "acme-2");
+        assert_eq!(Backend::named("acme-2").unwrap(), acme);
+        for bad in ["", "Enos", "9lives", "a b", &"x".repeat(33)] {
+            assert_eq!(
+                Backend::named(bad),
+                Err(BackendNameError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(serde_json::to_string(&acme).unwrap(), "\"acme-2\"");
+        let back: Backend = serde_json::from_str("\"netid\"").unwrap();
+        assert_eq!(back, Backend::NETID);
+        assert!(serde_json::from_str::<Backend>("\"NOT ok\"").is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ const NOW: UnixTime = UnixTime(1_700_000_000);
 
 fn session(id: &str, ttl: u64) -> Session {
     Session::new(
-        Backend::Enos,
+        Backend::ENOS,
         SessionId::new(id),
         NOW,
         Duration::from_secs(ttl),

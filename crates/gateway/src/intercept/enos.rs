@@ -50,11 +50,11 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime, outcome: &mut O
 /// Forwards the login untouched and returns the backend's answer byte for byte; a successful one
 /// is normalised and cached on the way, so session/info is answered from the cache.
 async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {
-    outcome.backend = Some(Backend::Enos);
+    outcome.backend = Some(Backend::ENOS);
     if let Err(e) = LoginRequest::decode(&req.body, &state.client_limits) {
         return respond::bad_request(Face::Enos, &e.to_string());
     }
-    let raw = match forward(state, Backend::Enos, req).await {
+    let raw = match forward(state, Backend::ENOS, req).await {
         Ok(raw) => raw,
         Err(e) => {
             state
@@ -95,7 +95,7 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     };
     finish_login(
         state,
-        Backend::Enos,
+        Backend::ENOS,
         raw,
         (login_outcome, kind),
         cached,
@@ -113,7 +113,7 @@ pub(super) async fn cache_after_login(
     now: UnixTime,
 ) -> Option<Arc<Session>> {
     let id = from_login.id.expose().to_owned();
-    let session = match fetch::session(state, Backend::Enos, &id, 0, now).await {
+    let session = match fetch::session(state, Backend::ENOS, &id, 0, now).await {
         Ok(full) => full,
         Err(e) => {
             tracing::warn!(error = %e, "session/info after EnOS login failed; caching the login answer");

@@ -21,7 +21,7 @@ pub async fn session(
     now: UnixTime,
 ) -> Result<Session, FetchError> {
     match backend {
-        Backend::Enos => {
+        Backend::ENOS => {
             let reply = enos_call(state, ENOS_SESSION_INFO, "status", id).await?;
             match decode_enos(state, &reply)? {
                 EnosReply::Success(payload) => {
@@ -34,7 +34,7 @@ pub async fn session(
                 EnosReply::Failure { code, .. } => Err(enos_rejection(code)),
             }
         }
-        Backend::Netid => {
+        _ => {
             let count = state.counters.next(id, client_count);
             let req = StatusRequest {
                 session_id: SessionId::new(id),
@@ -68,7 +68,7 @@ pub async fn logout(
     client_count: u64,
 ) -> Result<(), FetchError> {
     match backend {
-        Backend::Enos => {
+        Backend::ENOS => {
             let path = state.config.backends.enos.logout_path.clone();
             let reply = enos_call(state, &path, "logout", id).await?;
             match decode_enos(state, &reply)? {
@@ -76,7 +76,7 @@ pub async fn logout(
                 EnosReply::Failure { code, .. } => Err(enos_rejection(code)),
             }
         }
-        Backend::Netid => {
+        _ => {
             let count = state.counters.next(id, client_count);
             let req = LogoutRequest {
                 session_id: SessionId::new(id),

@@ -30,7 +30,7 @@ pub async fn handle(state: &State, req: &Request, now: UnixTime, outcome: &mut O
 /// Forwards the login untouched and returns the portal's answer byte for byte. On success the
 /// gateway asks for the new session's status at once (with its own counter) and caches it.
 async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcome) -> Reply {
-    outcome.backend = Some(Backend::Netid);
+    outcome.backend = Some(Backend::NETID);
     let limits = &state.client_limits;
     let decoded = match req.face {
         Face::NetidSoap => {
@@ -41,7 +41,7 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     if let Err(e) = decoded {
         return respond::bad_request(req.face, &e.to_string());
     }
-    let raw = match forward(state, Backend::Netid, req).await {
+    let raw = match forward(state, Backend::NETID, req).await {
         Ok(raw) => raw,
         Err(e) => {
             state
@@ -83,7 +83,7 @@ async fn login(state: &State, req: &Request, now: UnixTime, outcome: &mut Outcom
     };
     finish_login(
         state,
-        Backend::Netid,
+        Backend::NETID,
         raw,
         (login_outcome, kind),
         cached,
@@ -151,8 +151,8 @@ async fn logout(state: &State, req: &Request, outcome: &mut Outcome) -> Reply {
 }
 
 async fn passthrough(state: &State, req: &Request, outcome: &mut Outcome) -> Reply {
-    outcome.backend = Some(Backend::Netid);
-    match forward(state, Backend::Netid, req).await {
+    outcome.backend = Some(Backend::NETID);
+    match forward(state, Backend::NETID, req).await {
         Ok(raw) => Reply::upstream(raw),
         Err(e) => respond::upstream_error(req.face, &e),
     }

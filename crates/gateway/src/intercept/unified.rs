@@ -11,7 +11,7 @@ use idbridge_protocol::netid::StatusCode;
 use idbridge_protocol::unified::soap::{self as usoap, FaultCode, UnifiedSoapRequest};
 use idbridge_protocol::unified::{LoginRequest, json as ujson};
 use idbridge_protocol::{DecodeError, enos as enos_codec, netid as netid_codec};
-use idbridge_session::{Backend, Session, UnixTime};
+use idbridge_session::{Session, UnixTime};
 
 use super::{
     Outcome, Request, backend_label, enos::cache_after_login, fetch, logout_session, lookup,
@@ -250,10 +250,7 @@ async fn forward_auth(state: &State, req: &Request, now: UnixTime, outcome: &mut
 
 /// The verified identity, as forward-auth answers it and protected apps receive it.
 pub fn identity_headers(s: &Session) -> Vec<(&'static str, String)> {
-    let backend = match s.backend {
-        Backend::Enos => "enos",
-        Backend::Netid => "netid",
-    };
+    let backend = s.backend.as_str();
     vec![
         ("x-auth-request-user", header_safe(&s.subject.id)),
         ("x-auth-request-name", header_safe(&s.subject.name)),

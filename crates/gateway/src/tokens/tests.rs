@@ -28,7 +28,7 @@ fn now() -> UnixTime {
 
 fn session(at: UnixTime) -> Session {
     let mut s = Session::new(
-        Backend::Enos,
+        Backend::ENOS,
         SessionId::new("IAM_S_abc"),
         at,
         Duration::from_secs(7200),
@@ -58,7 +58,7 @@ fn round_trip_for_every_algorithm() {
             (claims.sub.as_str(), claims.name.as_str()),
             ("u1", "portal_test01")
         );
-        assert_eq!(claims.backend, Backend::Enos);
+        assert_eq!(claims.backend, Backend::ENOS);
         assert_eq!(index.get(&claims.jti).as_deref(), Some("IAM_S_abc"));
         assert!(
             !token.contains("IAM_S_abc"),

@@ -181,7 +181,7 @@ mod tests {
 
     fn netid_session() -> Session {
         let mut s = Session::new(
-            Backend::Netid,
+            Backend::NETID,
             SessionId::new("c2lk"),
             UnixTime(1_000),
             Duration::from_secs(1_200),

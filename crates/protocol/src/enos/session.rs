@@ -55,7 +55,7 @@ pub fn session_from_enos(session: &Value, now: UnixTime) -> Result<Session, Deco
     let refreshed = epoch(map, "refreshTime", "session.refreshTime")?.unwrap_or(created);
     let lifetime = Duration::from_secs(expires);
 
-    let mut s = Session::new(Backend::Enos, id, now, lifetime);
+    let mut s = Session::new(Backend::ENOS, id, now, lifetime);
     s.created = created;
     s.refreshed = refreshed;
     s.idle_timeout = Some(lifetime);

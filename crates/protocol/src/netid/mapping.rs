@@ -38,7 +38,7 @@ pub fn session_from_login_status(
             .idle_expiration
             .ok_or(DecodeError::MissingField("IdleExpiration"))?,
     );
-    let mut s = Session::new(Backend::Netid, id, now, idle);
+    let mut s = Session::new(Backend::NETID, id, now, idle);
     s.subject.id = status.id.clone().ok_or(DecodeError::MissingField("Id"))?;
     s.subject.name = status.name.clone().unwrap_or_default();
     s.auth_method = AuthMethod::Certificate;
@@ -93,7 +93,7 @@ pub fn login_status_from_session(session: &Session, count: u64, now: UnixTime) -
         .iter()
         .map(item_from_organization)
         .collect();
-    if session.backend == Backend::Enos
+    if session.backend == Backend::ENOS
         && let Some(home) = &session.home_org
         && !session
             .working_org

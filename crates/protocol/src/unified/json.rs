@@ -143,9 +143,9 @@ pub fn decode_login_request(body: &[u8], limits: &Limits) -> Result<LoginRequest
     let backend = enumerated(&map, "backend", "expected enos or netid", parse_backend)?;
     // The other backend's keys are refused even when null: the schemas do not list them at all.
     let (foreign, owner): (&[&'static str], &str) = match backend {
-        Some(Backend::Enos) => (&NETID_ONLY, "netid"),
-        Some(Backend::Netid) => (&ENOS_ONLY, "enos"),
-        None => (&[], ""),
+        Some(Backend::ENOS) => (&NETID_ONLY, "netid"),
+        Some(Backend::NETID) => (&ENOS_ONLY, "enos"),
+        _ => (&[], ""),
     };
     for key in foreign {
         refuse(map.contains_key(*key), key, owner)?;

@@ -66,8 +66,8 @@ pub(super) struct Names {
 impl LoginRequest {
     pub fn backend(&self) -> Backend {
         match self {
-            Self::Enos { .. } => Backend::Enos,
-            Self::Netid { .. } => Backend::Netid,
+            Self::Enos { .. } => Backend::ENOS,
+            Self::Netid { .. } => Backend::NETID,
         }
     }
 
@@ -148,7 +148,7 @@ impl Draft {
     /// client's mistake, such as a certificate sent with `backend` = `enos`).
     pub(super) fn finish(self, n: &Names) -> Result<LoginRequest, DecodeError> {
         match self.backend.ok_or(DecodeError::MissingField(n.backend))? {
-            Backend::Enos => {
+            Backend::ENOS => {
                 refuse(self.certificate.is_some(), n.certificate, "netid")?;
                 refuse(self.role.is_some(), n.role, "netid")?;
                 Ok(LoginRequest::Enos {
@@ -159,7 +159,7 @@ impl Draft {
                     expire_interval: self.expire_interval,
                 })
             }
-            Backend::Netid => {
+            Backend::NETID => {
                 refuse(self.principal.is_some(), n.principal, "enos")?;
                 refuse(self.credentials.is_some(), n.credentials, "enos")?;
                 refuse(self.auth_type.is_some(), n.auth_type, "enos")?;
@@ -170,6 +170,8 @@ impl Draft {
                     role: self.role.unwrap_or_default(),
                 })
             }
+            // `parse_backend` makes no other; a login form for another backend is added here.
+            _ => Err(DecodeError::invalid(n.backend, "expected enos or netid")),
         }
     }
 }
@@ -177,8 +179,8 @@ impl Draft {
 /// `enos` / `netid`, case-sensitive like every enumeration of the face.
 pub(super) fn parse_backend(text: &str) -> Option<Backend> {
     match text {
-        "enos" => Some(Backend::Enos),
-        "netid" => Some(Backend::Netid),
+        "enos" => Some(Backend::ENOS),
+        "netid" => Some(Backend::NETID),
         _ => None,
     }
 }
@@ -218,7 +220,7 @@ mod tests {
 
     fn enos() -> Draft {
         Draft {
-            backend: Some(Backend::Enos),
+            backend: Some(Backend::ENOS),
             principal: Some("p".into()),
             credentials: Some("s3cret".into()),
             ..Draft::default()
@@ -228,7 +230,7 @@ mod tests {
     #[test]
     fn enos_defaults_and_conversion() {
         let r = enos().finish(&NAMES).unwrap();
-        assert_eq!(r.backend(), Backend::Enos);
+        assert_eq!(r.backend(), Backend::ENOS);
         let up = r.to_enos().unwrap();
         assert_eq!(up.auth_type, AuthType::Enos);
         assert_eq!(up.principal, "p");
@@ -239,12 +241,12 @@ mod tests {
     #[test]
     fn netid_defaults_and_conversion() {
         let d = Draft {
-            backend: Some(Backend::Netid),
+            backend: Some(Backend::NETID),
             certificate: Some("MIIB".into()),
             ..Draft::default()
         };
         let r = d.finish(&NAMES).unwrap();
-        assert_eq!(r.backend(), Backend::Netid);
+        assert_eq!(r.backend(), Backend::NETID);
         let up = r.to_netid(UnixTime(1_795_428_000)).unwrap();
         assert_eq!(up.role, Role::SelfService);
         assert_eq!(up.date_time, "2026-11-23T10:00:00Z");
@@ -261,7 +263,7 @@ mod tests {
             Err(DecodeError::InvalidField { field: "role", .. })
         ));
         let d = Draft {
-            backend: Some(Backend::Netid),
+            backend: Some(Backend::NETID),
             certificate: Some("MIIB".into()),
             link_name: Some("corp".into()),
             ..Draft::default()

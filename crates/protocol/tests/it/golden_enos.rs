@@ -58,7 +58,7 @@ fn login_response_payload_is_captcha_and_session() {
 #[test]
 fn login_response_maps_to_the_expected_session() {
     let s = session_of(LOGIN_RESPONSE);
-    assert_eq!(s.backend, Backend::Enos);
+    assert_eq!(s.backend, Backend::ENOS);
     assert!(s.id.expose().starts_with("IAM_S_HbH8y6sP77T5uUDgqLfz"));
     assert_eq!(s.subject.id, "u15578227990211");
     assert_eq!(s.subject.name, "portal_test01");

@@ -59,7 +59,7 @@ fn enos_to_netid_and_back_keeps_id_name_and_organisation() {
     let wire = rest::encode_login_status(&status);
     let status = rest::decode_login_status(&wire, &Limits::default()).unwrap();
     let netid = session_from_login_status(&status, enos.id.clone(), ENOS_NOW).unwrap();
-    assert_eq!(netid.backend, Backend::Netid);
+    assert_eq!(netid.backend, Backend::NETID);
     assert_eq!(netid.created, enos.created);
 
     let back = login_response(&netid, ENOS_NOW);
@@ -93,7 +93,7 @@ fn enos_resident_org_joins_the_organisation_list_when_it_differs() {
 #[test]
 fn netid_sample_maps_to_the_expected_session() {
     let s = session_from_login_status(&netid_status(), sid(), NETID_NOW).unwrap();
-    assert_eq!(s.backend, Backend::Netid);
+    assert_eq!(s.backend, Backend::NETID);
     assert_eq!(s.subject.id, "1");
     assert_eq!(s.subject.name, "John Doe");
     assert_eq!(s.auth_method, AuthMethod::Certificate);

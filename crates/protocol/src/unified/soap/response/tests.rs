@@ -34,7 +34,7 @@ const ORDER: [&str; 12] = [
 
 fn full() -> Session {
     let mut s = Session::new(
-        Backend::Enos,
+        Backend::ENOS,
         SessionId::new("IAM_S_secret"),
         UnixTime(1_795_428_000),
         Duration::from_secs(7_200),
@@ -90,7 +90,7 @@ fn full() -> Session {
 /// Every optional part absent, and already expired at `NOW`.
 fn minimal() -> Session {
     let mut s = Session::new(
-        Backend::Netid,
+        Backend::NETID,
         SessionId::new("bmV0aWQ="),
         UnixTime(1_000),
         Duration::from_secs(60),
