@@ -1,7 +1,8 @@
 //! Resident memory per cached session, measured in a process of its own (`idbridge-load memory`)
 //! so nothing else it holds moves the figure.
 //!
-//! The process builds the gateway's own `State` from the default configuration, then caches
+//! The process builds the gateway's own session store (`LocalStore`) as the default configuration
+//! sizes it, then caches
 //! `sessions` sessions exactly as a cache miss does: each one is decoded and normalised from the
 //! backend's answer (the vendor samples, which are what the simulators send) and stored under an
 //! id of the backend's real form and length; a Net iD session also gets its call counter, as after
@@ -12,8 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
-use idbridge_gateway::config::Config;
-use idbridge_gateway::state::State;
+use idbridge_gateway::store::{LocalStore, SessionStore};
 use idbridge_session::Backend;
 use serde_json::{Value, json};
 
@@ -24,10 +24,7 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut config = Config::defaults()?;
-    config.cache.max_sessions = sessions;
-    config.cache.revalidate_after = Duration::from_secs(3600);
-    let state = State::new(config)?;
+    let store = LocalStore::new(sessions, Duration::from_secs(3600));
     let before = rss()?;
     rt.block_on(async {
         for i in 0..sessions {
@@ -35,21 +32,20 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
                 Backend::ENOS => enos_session(&enos_id(i), NOW)?,
                 _ => {
                     let id = netid_id(i);
-                    state.counters.reset(&id);
+                    store.reset_count(&id).await;
                     netid_session(&id, NOW)?
                 }
             };
-            state
-                .cache
+            store
                 .insert(session, NOW)
                 .await
                 .context("a fresh session was not cached")?;
         }
-        state.cache.sync().await;
+        store.sync().await;
         anyhow::Ok(())
     })?;
     let after = rss()?;
-    let cached = state.cache.len();
+    let cached = store.len();
     if cached != sessions {
         bail!("{cached} of {sessions} sessions stayed cached");
     }

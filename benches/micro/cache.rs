@@ -12,18 +12,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
-use idbridge_gateway::cache::SessionCache;
+use idbridge_gateway::backend::Kinds;
 use idbridge_gateway::config::Config;
-use idbridge_gateway::error::FetchError;
-use idbridge_gateway::intercept::{self, Request};
-use idbridge_gateway::route::{Face, Op};
-use idbridge_gateway::state::State;
-use idbridge_session::Session;
+use idbridge_gateway::face::{Op, Request};
+use idbridge_gateway::runtime::Runtime;
+use idbridge_gateway::store::{Fetch, LocalStore, SessionStore};
 
 /// Sessions in the cache while one is looked up: lookups are not answered from a toy-sized map.
 const POPULATION: usize = 100_000;
 
-async fn never_called() -> Result<Session, FetchError> {
+fn never_called<'a>() -> Fetch<'a> {
     unreachable!("a cache hit must not fetch")
 }
 
@@ -36,7 +34,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn lookup(c: &mut Criterion) {
     let rt = runtime();
-    let cache = SessionCache::new(1_000_000, Duration::from_secs(3600));
+    let cache = LocalStore::new(1_000_000, Duration::from_secs(3600));
     let keys: Vec<String> = (0..POPULATION as u64).map(enos_id).collect();
     rt.block_on(async {
         for key in &keys {
@@ -54,24 +52,14 @@ fn lookup(c: &mut Criterion) {
             i = (i + 7919) % POPULATION;
             let key = keys[i].as_str();
             let cache = &cache;
-            async move { cache.get_or_fetch(black_box(key), NOW, never_called).await }
-        })
-    });
-    g.bench_function("peek_hit", |b| {
-        b.to_async(&rt).iter(|| {
-            i = (i + 7919) % POPULATION;
-            let key = keys[i].as_str();
-            let cache = &cache;
-            async move { cache.peek(black_box(key), NOW).await }
+            async move { cache.get_or_fetch(black_box(key), NOW, &never_called).await }
         })
     });
     g.finish();
 }
 
-fn request(face: Face, op: Op, authorization: Option<String>, body: String) -> Request {
+fn request(authorization: Option<String>, body: String) -> Request {
     Request {
-        face,
-        op,
         path: String::new(),
         authorization,
         soap_action: None,
@@ -87,16 +75,15 @@ fn interception(c: &mut Criterion) {
     let rt = runtime();
     let mut config = Config::defaults().unwrap();
     config.cache.revalidate_after = Duration::from_secs(3600);
-    let state = State::new(config).unwrap();
+    let runtime = Runtime::new(config, Kinds::default()).unwrap();
     let (enos, netid) = (enos_id(1), netid_id(1));
     rt.block_on(async {
-        state
-            .cache
+        let store = &runtime.store;
+        store
             .insert(enos_session(&enos, NOW).unwrap(), NOW)
             .await
             .unwrap();
-        state
-            .cache
+        store
             .insert(netid_session(&netid, NOW).unwrap(), NOW)
             .await
             .unwrap();
@@ -107,45 +94,31 @@ fn interception(c: &mut Criterion) {
     let cases = [
         (
             "enos_session_info",
-            request(
-                Face::Enos,
-                Op::Status,
-                Some(format!("Bearer {enos}")),
-                "{}".into(),
-            ),
+            "enos",
+            request(Some(format!("Bearer {enos}")), "{}".into()),
         ),
         (
             "netid_rest_status",
-            request(
-                Face::NetidRest,
-                Op::Status,
-                None,
-                format!(r#"{{"SessionId":"{netid}","Count":"2"}}"#),
-            ),
+            "netid_rest",
+            request(None, format!(r#"{{"SessionId":"{netid}","Count":"2"}}"#)),
         ),
-        (
-            "netid_soap_status",
-            request(Face::NetidSoap, Op::Status, None, soap_body),
-        ),
+        ("netid_soap_status", "netid_soap", request(None, soap_body)),
         (
             "unified_session(enos)",
-            request(
-                Face::Unified,
-                Op::Status,
-                Some(format!("Bearer {enos}")),
-                String::new(),
-            ),
+            "unified",
+            request(Some(format!("Bearer {enos}")), String::new()),
         ),
     ];
     let mut g = c.benchmark_group("intercept_hit");
-    for (name, req) in &cases {
+    for (name, face, req) in &cases {
+        let face = runtime.face_index(face).unwrap();
         // A hit must answer 200 without a backend (none is running): check once, then measure.
-        let (reply, outcome) = rt.block_on(intercept::handle(&state, req, NOW));
+        let (reply, facts) = rt.block_on(runtime.handle(face, Op::Status, req, NOW));
         assert_eq!(reply.status, 200, "{name}: {:?}", reply.body);
-        assert_eq!(outcome.cache.map(|c| c.as_str()), Some("hit"), "{name}");
+        assert_eq!(facts.cache.map(|c| c.as_str()), Some("hit"), "{name}");
         g.bench_function(*name, |b| {
             b.to_async(&rt)
-                .iter(|| intercept::handle(&state, black_box(req), NOW))
+                .iter(|| runtime.handle(face, Op::Status, black_box(req), NOW))
         });
     }
     g.finish();

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use idbridge_benches::enos_session;
 use idbridge_gateway::config::{TokenAlgorithm, TokensConfig};
-use idbridge_gateway::tokens::{self, Tokens};
+use idbridge_gateway::tokens::Tokens;
 use idbridge_session::{Session, UnixTime};
 
 /// The vendor sample's session, made live now: `verify` checks `exp` against the real clock.
@@ -37,7 +37,6 @@ fn config(algorithm: TokenAlgorithm) -> TokensConfig {
 fn mint_and_verify(c: &mut Criterion) {
     let now = UnixTime::from_system(SystemTime::now());
     let session = session(now);
-    let index = tokens::new_index(1_000_000, Duration::from_secs(900));
     let mut g = c.benchmark_group("tokens");
     for (name, alg) in [
         ("EdDSA", TokenAlgorithm::EdDsa),
@@ -46,11 +45,14 @@ fn mint_and_verify(c: &mut Criterion) {
     ] {
         let tokens = Tokens::new(&config(alg)).unwrap();
         g.bench_function(format!("mint/{name}"), |b| {
-            b.iter(|| tokens.mint(black_box(&session), &index, now).unwrap())
+            b.iter(|| tokens.mint(black_box(&session), now).unwrap())
         });
-        let (token, _) = tokens.mint(&session, &index, now).unwrap();
+        let (token, _) = tokens.mint(&session, now).unwrap();
         g.bench_function(format!("verify/{name}"), |b| {
             b.iter(|| tokens.verify(black_box(&token)).unwrap())
+        });
+        g.bench_function(format!("resolve/{name}"), |b| {
+            b.iter(|| tokens.resolve(black_box(&token)).unwrap())
         });
     }
     g.finish();

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use idbridge_gateway::RunningGateway;
+use idbridge_gateway::backend::Kinds;
 use idbridge_gateway::config::{self, Config, LogConfig, LogFormat, Sources};
+use idbridge_gateway::runtime::Runtime;
 use idbridge_sim::{SimOptions, Simulator};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -87,12 +89,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads the configuration, or prints every problem and yields exit status 64.
+/// Loads the configuration and checks what only building the runtime can tell (colliding
+/// routes), or prints every problem and yields exit status 64.
 fn load(file: Option<PathBuf>) -> Result<Config, ExitCode> {
-    config::load(&Sources::standard(file)).map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::from(EXIT_CONFIG)
-    })
+    let kinds = Kinds::default();
+    config::load_with(&Sources::standard(file), &kinds)
+        .and_then(|c| Runtime::check(&c, &kinds).map(|()| c))
+        .map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_CONFIG)
+        })
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
@@ -162,7 +168,7 @@ async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
                 // A bad file on reload must not take a running gateway down: keep the old config.
                 Err(e) => tracing::error!("reload refused, keeping the running configuration: {e}"),
                 Ok(config) => {
-                    if let Err(e) = gateway.reload(config) {
+                    if let Err(e) = gateway.reload(config).await {
                         tracing::error!(error = %e, "reload failed, keeping the running configuration");
                     }
                 }
@@ -184,8 +190,11 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     let netid = Simulator::start_netid(DEMO_NETID.parse()?, &opts)
         .await
         .with_context(|| format!("starting the Net iD Portal simulator on {DEMO_NETID}"))?;
-    config.backends.enos.url = enos.base_url().parse()?;
-    config.backends.netid.url = netid.base_url().parse()?;
+    for (name, sim) in [("enos", &enos), ("netid", &netid)] {
+        if let Some(backend) = config.backend_mut(name) {
+            backend.url = sim.base_url().parse()?;
+        }
+    }
     let gateway = RunningGateway::start(config).await?;
     print!(
         "{}",

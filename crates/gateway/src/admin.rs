@@ -2,10 +2,11 @@
 //!
 //! Keep it off public interfaces. The admin API needs `Authorization: Bearer <admin.token>`; with
 //! no token configured it is disabled (404), never open. Sessions are named by a handle (a hash of
-//! the session id), because the id itself is a secret that must not leave the gateway.
+//! the session id), because the id itself is a secret that must not leave the gateway. Errors are
+//! in the unified JSON form, `{"error": {"code", "message"}}`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use axum::extract::{Path, State as AxumState};
@@ -17,14 +18,13 @@ use idbridge_session::{Session, UnixTime};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::intercept::{self, backend_label};
-use crate::state::State;
+use crate::error::GatewayError;
+use crate::face::unified::json_error;
+use crate::runtime::Runtime;
 
-type Shared = Arc<ArcSwap<State>>;
+type Shared = Arc<ArcSwap<Runtime>>;
 
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-
-pub fn router(state: Shared) -> Router {
+pub fn router(runtime: Shared) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -32,8 +32,8 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/sessions", get(list_sessions))
         .route("/admin/sessions/{handle}", delete(revoke_session))
         .route("/admin/subjects/{subject}/sessions", delete(revoke_subject))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such admin route") })
-        .with_state(state)
+        .fallback(|| async { error(404, "not_found", "no such admin route") })
+        .with_state(runtime)
 }
 
 /// A stable, non-secret name for a session: the first 16 hex digits of SHA-256 of its id.
@@ -45,33 +45,28 @@ pub fn handle(id: &str) -> String {
         .collect()
 }
 
-async fn metrics(AxumState(state): AxumState<Shared>) -> Response {
-    let state = state.load_full();
-    let (enos, netid) = state.cache.count_by_backend(now());
-    state
-        .metrics
-        .sessions
-        .with_label_values(&["enos"])
-        .set(enos);
-    state
-        .metrics
-        .sessions
-        .with_label_values(&["netid"])
-        .set(netid);
+async fn metrics(AxumState(rt): AxumState<Shared>) -> Response {
+    let rt = rt.load_full();
+    for (backend, n) in rt.store.live().await {
+        rt.metrics
+            .sessions
+            .with_label_values(&[backend.as_str()])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        rt.metrics.render(),
     )
         .into_response()
 }
 
 /// Ready when every backend accepts a TCP connection. Updates `idbridge_backend_up`.
-async fn readyz(AxumState(state): AxumState<Shared>) -> Response {
-    let state = state.load_full();
-    let up = probe_backends(&state).await;
+async fn readyz(AxumState(rt): AxumState<Shared>) -> Response {
+    let rt = rt.load_full();
+    let up = probe_backends(&rt).await;
     let ready = up.iter().all(|(_, ok)| *ok);
     let backends: serde_json::Map<String, Value> = up
         .iter()
@@ -85,14 +80,18 @@ async fn readyz(AxumState(state): AxumState<Shared>) -> Response {
     (code, Json(json!({ "ready": ready, "backends": backends }))).into_response()
 }
 
-/// Probes each backend once and records the result in `idbridge_backend_up`.
-pub async fn probe_backends(state: &State) -> Vec<(&'static str, bool)> {
-    let b = &state.config.backends;
-    let (enos, netid) = tokio::join!(reachable(&b.enos.url), reachable(&b.netid.url));
-    let up = vec![("enos", enos), ("netid", netid)];
+/// Probes each backend's endpoint once, all at the same time, and records the result in
+/// `idbridge_backend_up`. In name order.
+pub async fn probe_backends(rt: &Runtime) -> Vec<(&'static str, bool)> {
+    let mut probes = tokio::task::JoinSet::new();
+    for b in &rt.backends {
+        let b = b.clone();
+        probes.spawn(async move { (b.name().as_str(), b.endpoint().probe().await) });
+    }
+    let mut up = probes.join_all().await;
+    up.sort();
     for (backend, ok) in &up {
-        state
-            .metrics
+        rt.metrics
             .backend_up
             .with_label_values(&[backend])
             .set(i64::from(*ok));
@@ -100,75 +99,72 @@ pub async fn probe_backends(state: &State) -> Vec<(&'static str, bool)> {
     up
 }
 
-async fn reachable(url: &url::Url) -> bool {
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return false;
-    };
-    let host = host.trim_matches(['[', ']']);
-    matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await,
-        Ok(Ok(_))
-    )
-}
-
-async fn list_sessions(AxumState(state): AxumState<Shared>, headers: HeaderMap) -> Response {
-    let state = state.load_full();
-    if let Err(denied) = authorize(&state, &headers) {
+async fn list_sessions(AxumState(rt): AxumState<Shared>, headers: HeaderMap) -> Response {
+    let rt = rt.load_full();
+    if let Err(denied) = authorize(&rt, &headers) {
         return denied;
     }
     let now = now();
-    let sessions: Vec<Value> = state
-        .cache
+    let sessions: Vec<Value> = rt
+        .store
         .sessions(now)
+        .await
         .iter()
-        .map(|(key, s)| describe(key, s, now))
+        .map(|s| describe(s, now))
         .collect();
     Json(json!({ "count": sessions.len(), "sessions": sessions })).into_response()
 }
 
 async fn revoke_session(
-    AxumState(state): AxumState<Shared>,
+    AxumState(rt): AxumState<Shared>,
     headers: HeaderMap,
     Path(wanted): Path<String>,
 ) -> Response {
-    let state = state.load_full();
-    if let Err(denied) = authorize(&state, &headers) {
+    let rt = rt.load_full();
+    if let Err(denied) = authorize(&rt, &headers) {
         return denied;
     }
-    revoke_where(&state, |key, _| handle(key) == wanted).await
+    // A handle is a hash: finding it means looking at every session. An operator's call, rare.
+    let matching = rt
+        .store
+        .sessions(now())
+        .await
+        .into_iter()
+        .filter(|s| handle(s.id.expose()) == wanted)
+        .collect();
+    revoke_all(&rt, matching).await
 }
 
 async fn revoke_subject(
-    AxumState(state): AxumState<Shared>,
+    AxumState(rt): AxumState<Shared>,
     headers: HeaderMap,
     Path(subject): Path<String>,
 ) -> Response {
-    let state = state.load_full();
-    if let Err(denied) = authorize(&state, &headers) {
+    let rt = rt.load_full();
+    if let Err(denied) = authorize(&rt, &headers) {
         return denied;
     }
-    revoke_where(&state, |_, s| s.subject.id == subject).await
+    let matching = rt.store.sessions_of(&subject, now()).await;
+    revoke_all(&rt, matching).await
 }
 
-/// Logs out every cached session matching `pick`: locally at once, then at its backend.
-async fn revoke_where(state: &State, pick: impl Fn(&str, &Session) -> bool) -> Response {
-    let matching: Vec<_> = state
-        .cache
-        .sessions(now())
-        .into_iter()
-        .filter(|(k, s)| pick(k, s))
-        .collect();
-    if matching.is_empty() {
-        return error(StatusCode::NOT_FOUND, "not_found", "no matching session");
+/// Logs out each session: locally at once, then at its backend.
+async fn revoke_all(rt: &Runtime, sessions: Vec<Arc<Session>>) -> Response {
+    if sessions.is_empty() {
+        return error(404, "not_found", "no matching session");
     }
     let mut revoked = Vec::new();
-    for (key, session) in matching {
-        let upstream = match intercept::revoke(state, &key, session.backend).await {
+    for session in sessions {
+        let upstream = match rt.revoke(&session).await {
             Ok(()) => "logged_out",
-            Err(crate::error::FetchError::Rejected(_)) => "already_gone",
-            Err(crate::error::FetchError::Upstream(_)) => "unreachable",
+            Err(GatewayError::NotLoggedIn(_)) => "already_gone",
+            Err(_) => "unreachable",
         };
-        revoked.push(json!({ "handle": handle(&key), "backend": backend_label(session.backend), "upstream": upstream }));
+        revoked.push(json!({
+            "handle": handle(session.id.expose()),
+            "backend": session.backend.as_str(),
+            "upstream": upstream,
+        }));
     }
     tracing::info!(
         count = revoked.len(),
@@ -177,9 +173,9 @@ async fn revoke_where(state: &State, pick: impl Fn(&str, &Session) -> bool) -> R
     Json(json!({ "revoked": revoked })).into_response()
 }
 
-fn describe(key: &str, s: &Session, now: UnixTime) -> Value {
+fn describe(s: &Session, now: UnixTime) -> Value {
     json!({
-        "handle": handle(key),
+        "handle": handle(s.id.expose()),
         "backend": s.backend.as_str(),
         "subject": { "id": s.subject.id, "name": s.subject.name, "email": s.subject.email },
         "organization": s.organization().map(|o| o.name.clone()),
@@ -192,10 +188,10 @@ fn describe(key: &str, s: &Session, now: UnixTime) -> Value {
 
 /// Checks the bearer admin token in constant time. No token configured: the API does not exist.
 #[allow(clippy::result_large_err)]
-fn authorize(state: &State, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(expected) = state.config.admin.token.as_deref() else {
+fn authorize(rt: &Runtime, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(expected) = rt.config.admin.token.as_deref() else {
         return Err(error(
-            StatusCode::NOT_FOUND,
+            404,
             "disabled",
             "the admin API is disabled: set admin.token",
         ));
@@ -211,16 +207,11 @@ fn authorize(state: &State, headers: &HeaderMap) -> Result<(), Response> {
     if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        let mut resp = error(
-            StatusCode::UNAUTHORIZED,
+        Err(error(
+            401,
             "unauthorized",
             "a valid admin bearer token is required",
-        );
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        Err(resp)
+        ))
     }
 }
 
@@ -229,12 +220,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": { "code": code, "message": message } })),
+/// An admin error in the unified JSON form (a 401 carries `WWW-Authenticate`).
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let reply = json_error(status, code, message);
+    let mut resp = (
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.body,
     )
-        .into_response()
+        .into_response();
+    for (name, value) in reply.headers {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
 }
 
 fn now() -> UnixTime {

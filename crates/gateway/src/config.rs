@@ -1,27 +1,43 @@
-//! Gateway configuration: layered sources parsed into one validated [`Config`].
+//! Gateway configuration: layered sources, parsed into raw structs, validated into one [`Config`].
 //!
-//! Layers, later wins: built-in defaults ← `config/idbridge.toml` (when present) ← the file given with
-//! `--config` (must exist) ← environment variables `IDBRIDGE__SECTION__KEY`.
+//! Layers, later wins: built-in defaults ← `config/idbridge.toml` (when present) ← the file given
+//! with `--config` (must exist) ← environment variables `IDBRIDGE__SECTION__KEY`.
 //!
-//! Loading follows parse → validate → build: every key is read on its own, so one bad value does not
-//! hide the next, and every problem (with its key path) is reported at once. Unknown keys are
-//! problems too: a typo such as `revalidate_afer` must not silently fall back to a default.
+//! Loading follows parse → validate → build (DESIGN §4.3): the merged sources are read into serde
+//! raw structs ([`raw`], `deny_unknown_fields`, every value still text), then every value is
+//! checked on its own ([`validate`]), so one bad value does not hide the next and every problem,
+//! with its key path, is reported at once. Unknown keys are problems too: a typo such as
+//! `revalidate_afer` must not silently fall back to a default. The runtime (faces, backends,
+//! store, router, endpoints) is built from the validated config by [`crate::runtime`].
+//!
+//! Backends are named tables with a `kind` (`[backends.<name>]`); `enos` and `netid` exist by
+//! default, each of its own kind, so `backends.enos.url` and the rest keep meaning what they did.
 
-mod load;
+mod raw;
+mod validate;
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX, KEYS, Sources, load};
+use idbridge_session::Backend;
 use url::Url;
+
+use crate::backend::Kinds;
+
+/// The file read first when it exists, relative to the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "config/idbridge.toml";
+/// Environment overrides are `IDBRIDGE__SECTION__KEY`.
+pub const ENV_PREFIX: &str = "IDBRIDGE";
 
 /// The validated configuration the gateway runs with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub server: ServerConfig,
-    pub backends: Backends,
+    /// By name.
+    pub backends: Vec<BackendConfig>,
     pub cache: CacheConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -29,6 +45,38 @@ pub struct Config {
     pub tokens: TokensConfig,
     /// Protected apps, matched by path prefix in this order.
     pub routes: Vec<AppRoute>,
+}
+
+/// One `[backends.<name>]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendConfig {
+    pub name: Backend,
+    /// Which [`BackendKind`](crate::backend::BackendKind) builds it.
+    pub kind: String,
+    /// Base URL (scheme, host, port); request paths are kept as the client sent them.
+    pub url: Url,
+    pub timeouts: Timeouts,
+    /// The kind's own keys, checked against its [`OptionSpec`](crate::backend::OptionSpec)s,
+    /// defaults filled in.
+    pub options: BTreeMap<String, String>,
+}
+
+/// Timeouts of one backend or app. The first five are for proxied traffic; `call` bounds one call
+/// the gateway makes itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a TCP connection (`connect_timeout`).
+    pub connect: Duration,
+    /// Waiting for the next bytes of an answer: a stalled upstream ends here (`read_timeout`).
+    pub read: Duration,
+    /// Writing the next bytes of a request (`write_timeout`).
+    pub write: Duration,
+    /// Keeping an unused pooled connection open (`idle_timeout`).
+    pub idle: Duration,
+    /// A whole proxied request, however its bytes trickle in (`request_timeout`).
+    pub request: Duration,
+    /// One call the gateway makes itself: login, status, logout (`timeout`).
+    pub call: Duration,
 }
 
 /// An app the gateway proxies only for a valid session, with the verified identity injected as
@@ -40,6 +88,7 @@ pub struct AppRoute {
     pub upstream: Url,
     /// Remove the prefix before proxying (`/app/x` reaches the app as `/x`).
     pub strip_prefix: bool,
+    pub timeouts: Timeouts,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,29 +161,6 @@ pub struct ServerConfig {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Backends {
-    pub enos: EnosBackend,
-    pub netid: NetidBackend,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnosBackend {
-    /// Base URL of EnOS IAM (scheme, host, port); request paths are kept as the client sent them.
-    pub url: Url,
-    /// Path of the upstream logout call (no logout endpoint is published; PROTOCOLS §1.5).
-    pub logout_path: String,
-    pub timeout: Duration,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct NetidBackend {
-    pub url: Url,
-    /// Path of the SOAP 1.1 endpoint.
-    pub soap_path: String,
-    pub timeout: Duration,
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub struct CacheConfig {
     /// Upper bound on cached sessions; beyond it the least useful entries are evicted.
     pub max_sessions: u64,
@@ -176,6 +202,14 @@ pub struct ConfigError {
     pub problems: Vec<Problem>,
 }
 
+/// Where configuration comes from. `env: None` reads the process environment.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    pub default_file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
+    pub env: Option<HashMap<String, String>>,
+}
+
 // === impl ConfigError ===
 
 impl fmt::Display for ConfigError {
@@ -193,6 +227,17 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    pub fn one(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            problems: vec![Problem {
+                key: key.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
 // === impl Config ===
 
 impl Config {
@@ -205,7 +250,26 @@ impl Config {
     pub fn env_name(key: &str) -> String {
         format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase())
     }
+
+    pub fn backend(&self, name: &str) -> Option<&BackendConfig> {
+        self.backends.iter().find(|b| b.name.as_str() == name)
+    }
+
+    pub fn backend_mut(&mut self, name: &str) -> Option<&mut BackendConfig> {
+        self.backends.iter_mut().find(|b| b.name.as_str() == name)
+    }
 }
+
+// === impl BackendConfig ===
+
+impl BackendConfig {
+    /// A kind option's value (validated, default filled in); empty for a key the kind lacks.
+    pub fn option(&self, key: &str) -> &str {
+        self.options.get(key).map_or("", String::as_str)
+    }
+}
+
+// === impl Sources ===
 
 impl Sources {
     /// Only the built-in defaults: no file, no environment. Used by tests and `Config::defaults`.
@@ -225,4 +289,15 @@ impl Sources {
             env: None,
         }
     }
+}
+
+/// Loads and validates with the built-in backend kinds; reports every problem found.
+pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+    load_with(sources, &Kinds::default())
+}
+
+/// Loads and validates, knowing the backend kinds in `kinds`.
+pub fn load_with(sources: &Sources, kinds: &Kinds) -> Result<Config, ConfigError> {
+    let tree = raw::merge(sources)?;
+    validate::config(tree, kinds)
 }

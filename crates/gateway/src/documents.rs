@@ -2,21 +2,17 @@
 
 use idbridge_protocol::unified::{json as ujson, soap as usoap};
 
-use crate::respond::{JSON, Reply};
-use crate::route::{Doc, UNIFIED_SOAP};
-use crate::state::State;
+use crate::face::Doc;
+use crate::face::unified_soap::PATH as UNIFIED_SOAP;
+use crate::reply::Reply;
+use crate::runtime::Runtime;
 
-pub fn serve(state: &State, doc: Doc, host: &str) -> Reply {
+pub fn serve(rt: &Runtime, doc: Doc, host: &str) -> Reply {
     match doc {
-        Doc::Jwks => {
-            let mut reply = Reply::json(200, "application/jwk-set+json", state.tokens.jwks());
-            // Verifiers may cache the keys briefly; rotation keeps the old key published longer.
-            reply
-                .headers
-                .push(("cache-control", "public, max-age=300".to_owned()));
-            reply
-        }
-        Doc::OpenApi => Reply::json(200, JSON, &ujson::openapi()),
+        // Verifiers may cache the keys briefly; rotation keeps the old key published longer.
+        Doc::Jwks => Reply::json(200, "application/jwk-set+json", rt.tokens.jwks())
+            .with_header("cache-control", "public, max-age=300"),
+        Doc::OpenApi => Reply::json(200, "application/json", &ujson::openapi()),
         Doc::Wsdl => {
             // The service address follows the Host the client used, so a generated client calls
             // back the way it came. Only a plausible host name is echoed.

@@ -1,5 +1,16 @@
-//! The gateway's failure vocabulary, kept protocol-neutral: each face renders it in its own form
-//! (EnOS envelope code, Net iD `Status`, SOAP `Fault`) through [`crate::respond`].
+//! The gateway's failure vocabulary, protocol-neutral.
+//!
+//! Everything that can go wrong on an intercepted call is one [`GatewayError`]; every face renders
+//! it in exactly one place (its [`Face::error`](crate::face::Face::error)), in its own form: EnOS
+//! envelope code, Net iD `Status`, SOAP `Fault`, or the unified JSON error. What a variant means
+//! in HTTP terms ([`GatewayError::http_status`]) and for metrics ([`GatewayError::outcome`]) is
+//! said here once, so the faces cannot drift apart.
+
+use std::borrow::Cow;
+
+use idbridge_protocol::DecodeError;
+
+use crate::reply::Outcome;
 
 /// A backend call that did not produce a usable answer. Never a reason to log a user out.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -17,39 +28,68 @@ pub enum UpstreamError {
     BadResponse(String),
 }
 
-/// Why a backend (or the gateway, after logout) says a session is not valid.
+/// Why a presented credential does not name a live session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejection {
-    /// Unknown or expired (EnOS 30404, Net iD `InvalidSession`).
+    /// No credential at all.
+    Missing,
+    /// Unknown or expired at its backend (EnOS 30404, Net iD `InvalidSession`).
     NotFound,
-    /// The presented token is not valid (EnOS 30401).
+    /// Not a credential any backend issued, or one its backend calls invalid (EnOS 30401), or a
+    /// gateway token that does not verify.
     Invalid,
-    /// Logged out through the gateway.
+    /// Logged out (or revoked) through the gateway.
     LoggedOut,
 }
 
-/// The outcome of asking for a session that is not a session.
+/// How a login ended, classified once, from the backend's own answer, by the backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoginOutcome {
+    Success,
+    /// Wrong account, password or certificate (EnOS 30400, Net iD `AccessDenied`).
+    BadCredentials,
+    /// Too many failed attempts (EnOS 30429).
+    Locked,
+    /// The password has expired (EnOS 30410).
+    PasswordExpired,
+    /// The account is disabled (EnOS 30511).
+    Disabled,
+    /// The named directory link does not exist (EnOS 30404 on Log In).
+    UnknownLink,
+    /// The backend refused the request itself (Net iD `InvalidInput`).
+    Refused,
+    /// Any other answer: the backend failed or said something the gateway does not understand.
+    Error,
+}
+
+/// Everything an intercepted call can end with other than an answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    #[error("session rejected: {0:?}")]
-    Rejected(Rejection),
+pub enum GatewayError {
+    /// The request could not be decoded. The message names fields, never values, so it is safe
+    /// to return.
+    #[error("bad request: {0}")]
+    BadRequest(DecodeError),
+    #[error("request body exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    /// Not a live session: refused as the backend itself would refuse it.
+    #[error("not logged in: {0:?}")]
+    NotLoggedIn(Rejection),
+    /// A login the backend refused (the unified faces; native faces pass the backend's answer on).
+    #[error("login refused: {0:?}")]
+    LoginRefused(LoginOutcome),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// No face, backend or app owns this path.
+    #[error("no route for this path")]
+    NoRoute,
+    /// The gateway itself failed; the detail is in its log.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 // === impl UpstreamError ===
 
 impl UpstreamError {
-    /// The HTTP status a client sees: 429 for throttling, 504 for timeouts, 502/503 otherwise.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::Throttled => 429,
-            Self::Timeout => 504,
-            Self::Unreachable | Self::Status(503) => 503,
-            Self::Status(_) | Self::BadResponse(_) => 502,
-        }
-    }
-
     /// A short reason safe to show any client (backend error text is never echoed).
     pub fn public_message(&self) -> &'static str {
         match self {
@@ -57,6 +97,202 @@ impl UpstreamError {
             Self::Timeout => "identity backend timed out",
             Self::Throttled => "identity backend is throttling requests; retry later",
             Self::Status(_) | Self::BadResponse(_) => "identity backend error",
+        }
+    }
+
+    /// The `outcome` label of `idbridge_upstream_requests_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Unreachable => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Throttled => "throttled",
+            Self::Status(_) | Self::BadResponse(_) => "error",
+        }
+    }
+}
+
+// === impl LoginOutcome ===
+
+impl LoginOutcome {
+    /// The `outcome` label of `idbridge_logins_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::BadCredentials => "bad_credentials",
+            Self::Locked => "locked",
+            Self::PasswordExpired => "expired",
+            Self::Disabled => "disabled",
+            Self::UnknownLink | Self::Refused | Self::Error => "error",
+        }
+    }
+
+    pub const ALL: [LoginOutcome; 8] = [
+        Self::Success,
+        Self::BadCredentials,
+        Self::Locked,
+        Self::PasswordExpired,
+        Self::Disabled,
+        Self::UnknownLink,
+        Self::Refused,
+        Self::Error,
+    ];
+}
+
+// === impl GatewayError ===
+
+impl From<DecodeError> for GatewayError {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::TooLarge { limit } => Self::TooLarge { limit },
+            other => Self::BadRequest(other),
+        }
+    }
+}
+
+impl GatewayError {
+    /// What the error means in HTTP: the status of every face that answers errors with HTTP
+    /// semantics. Faces that answer some errors as a business error on HTTP 200 (EnOS, Net iD)
+    /// say so in their own mapping.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::TooLarge { .. } => 413,
+            Self::NotLoggedIn(_) => 401,
+            Self::LoginRefused(outcome) => match outcome {
+                LoginOutcome::BadCredentials => 401,
+                LoginOutcome::Locked => 429,
+                LoginOutcome::PasswordExpired | LoginOutcome::Disabled => 403,
+                LoginOutcome::UnknownLink | LoginOutcome::Refused => 400,
+                LoginOutcome::Success | LoginOutcome::Error => 502,
+            },
+            Self::Upstream(e) => match e {
+                UpstreamError::Throttled => 429,
+                UpstreamError::Timeout => 504,
+                UpstreamError::Unreachable | UpstreamError::Status(503) => 503,
+                UpstreamError::Status(_) | UpstreamError::BadResponse(_) => 502,
+            },
+            Self::NoRoute => 404,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// A stable machine-readable code (the unified faces' `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::TooLarge { .. } => "too_large",
+            Self::NotLoggedIn(_) => "invalid_token",
+            Self::LoginRefused(outcome) => match outcome {
+                LoginOutcome::BadCredentials => "bad_credentials",
+                LoginOutcome::Locked => "locked",
+                LoginOutcome::PasswordExpired => "password_expired",
+                LoginOutcome::Disabled => "disabled",
+                LoginOutcome::UnknownLink => "unknown_link",
+                LoginOutcome::Refused => "bad_request",
+                LoginOutcome::Success | LoginOutcome::Error => "backend_error",
+            },
+            Self::Upstream(e) => match e {
+                UpstreamError::Throttled => "backend_throttling",
+                UpstreamError::Timeout => "backend_timeout",
+                UpstreamError::Unreachable | UpstreamError::Status(503) => "backend_unavailable",
+                UpstreamError::Status(_) | UpstreamError::BadResponse(_) => "backend_error",
+            },
+            Self::NoRoute => "not_found",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// A message fit for any client: it names fields and reasons, never a value, and never
+    /// echoes a backend's own error text.
+    pub fn public_message(&self) -> Cow<'static, str> {
+        match self {
+            Self::BadRequest(e) => Cow::Owned(e.to_string()),
+            Self::TooLarge { limit } => Cow::Owned(format!("request body exceeds {limit} bytes")),
+            Self::NotLoggedIn(_) => "a valid gateway token or session is required".into(),
+            Self::LoginRefused(outcome) => match outcome {
+                LoginOutcome::BadCredentials => "wrong account, password or certificate".into(),
+                LoginOutcome::Locked => "too many failed logins; try later".into(),
+                LoginOutcome::PasswordExpired => "the password has expired".into(),
+                LoginOutcome::Disabled => "the account is disabled".into(),
+                LoginOutcome::UnknownLink => "the LDAP link does not exist".into(),
+                LoginOutcome::Refused => "the backend refused the login request".into(),
+                LoginOutcome::Success | LoginOutcome::Error => "identity backend error".into(),
+            },
+            Self::Upstream(e) => e.public_message().into(),
+            Self::NoRoute => "no route for this path".into(),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+
+    /// The `outcome` of metrics and the access log.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::BadRequest(_) => Outcome::BadRequest,
+            Self::TooLarge { .. } => Outcome::TooLarge,
+            Self::NotLoggedIn(_) => Outcome::Rejected,
+            Self::LoginRefused(LoginOutcome::Success | LoginOutcome::Error) => {
+                Outcome::UpstreamError
+            }
+            Self::LoginRefused(LoginOutcome::UnknownLink | LoginOutcome::Refused) => {
+                Outcome::BadRequest
+            }
+            Self::LoginRefused(_) => Outcome::Rejected,
+            Self::Upstream(_) | Self::Internal(_) => Outcome::UpstreamError,
+            Self::NoRoute => Outcome::NotFound,
+        }
+    }
+
+    /// Whether a backend failed (as opposed to the client or its credential): such an error
+    /// never reads as "logged out" in any face.
+    pub fn is_upstream(&self) -> bool {
+        matches!(self, Self::Upstream(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_backend_is_never_a_401() {
+        for e in [
+            UpstreamError::Unreachable,
+            UpstreamError::Timeout,
+            UpstreamError::Throttled,
+            UpstreamError::Status(500),
+            UpstreamError::Status(503),
+            UpstreamError::BadResponse("x".into()),
+        ] {
+            let status = GatewayError::Upstream(e).http_status();
+            assert!([429, 502, 503, 504].contains(&status), "{status}");
+        }
+    }
+
+    #[test]
+    fn decode_errors_split_into_too_large_and_bad_request() {
+        assert_eq!(
+            GatewayError::from(DecodeError::TooLarge { limit: 9 }),
+            GatewayError::TooLarge { limit: 9 }
+        );
+        let e = GatewayError::from(DecodeError::MissingField("Count"));
+        assert_eq!((e.http_status(), e.code()), (400, "bad_request"));
+        assert_eq!(e.public_message(), "missing field Count");
+    }
+
+    #[test]
+    fn login_outcomes_have_one_label_each() {
+        for o in LoginOutcome::ALL {
+            assert!(
+                [
+                    "success",
+                    "bad_credentials",
+                    "locked",
+                    "expired",
+                    "disabled",
+                    "error"
+                ]
+                .contains(&o.as_str())
+            );
         }
     }
 }

@@ -1,258 +1,312 @@
-//! Intercepted identity calls: the gateway's core, free of Pingora types.
+//! The data path of an intercepted call, the same whichever face asked (DESIGN §2):
 //!
-//! The proxy phase gathers the facts of a request into [`Request`] and writes back the [`Reply`]
-//! this module returns. In between: decode in the caller's protocol, answer from the cache or make
-//! one (coalesced) upstream call, normalise into a `Session`, render in the caller's protocol.
-
-mod enos;
-mod fetch;
-mod netid;
-pub mod unified;
+//! ```text
+//! decode (face) → intent
+//!   status / authorize: credential → store (hit: answer; miss or stale: one coalesced backend call)
+//!   login:              backend → normalise → store → answer + gateway token
+//!   logout:             store.revoke → backend
+//! → render the answer, or the one GatewayError mapping (face)
+//! ```
+//!
+//! A credential is a backend session id or a gateway token. A token names its backend and
+//! session itself (sealed, see [`crate::tokens`]); an id is sent, on a miss, to the backend that
+//! recognises its form, and refused without any call when none does.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use idbridge_session::{Backend, Session, UnixTime};
 
-use crate::cache::CacheResult;
-use crate::error::{FetchError, Rejection, UpstreamError};
-use crate::respond::{Kind, Reply};
-use crate::route::{Face, Op, backend_of_id};
-use crate::state::State;
+use crate::backend::{IdentityBackend, LoginCall};
+use crate::endpoint::REQUEST_ID;
+use crate::error::{GatewayError, LoginOutcome, Rejection};
+use crate::face::{Answer, Intent, Issued, Login, Op, Request};
+use crate::reply::Reply;
+use crate::runtime::Runtime;
+use crate::store::{Fetch, Lookup};
 use crate::tokens::{self, TokenRejection};
-use crate::upstream::{Call, REQUEST_ID, RawReply};
-
-/// The response header that carries a gateway token after a native login.
-pub const TOKEN_HEADER: &str = "x-idbridge-token";
-
-/// An intercepted request, as the proxy phase saw it.
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub face: Face,
-    pub op: Op,
-    pub path: String,
-    pub authorization: Option<String>,
-    pub soap_action: Option<String>,
-    pub content_type: Option<String>,
-    pub request_id: Option<String>,
-    /// The client's address, passed upstream as `X-Forwarded-For` (EnOS throttles logins per IP).
-    pub client_addr: Option<String>,
-    /// The `Cookie` header (forward-auth reads the gateway token cookie from it).
-    pub cookie: Option<String>,
-    pub body: Bytes,
-}
 
 /// What happened, for the access log and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Outcome {
+pub struct Facts {
     pub backend: Option<Backend>,
-    pub cache: Option<CacheResult>,
+    pub cache: Option<Lookup>,
 }
 
-/// Answers one intercepted call.
-pub async fn handle(state: &State, req: &Request, now: UnixTime) -> (Reply, Outcome) {
-    let id: Arc<str> = Arc::from(req.request_id.as_deref().unwrap_or(""));
-    REQUEST_ID
-        .scope(id, async {
-            let mut outcome = Outcome::default();
-            let reply = match req.face {
-                Face::Enos => enos::handle(state, req, now, &mut outcome).await,
-                Face::NetidRest | Face::NetidSoap => {
-                    netid::handle(state, req, now, &mut outcome).await
+/// What a presented credential names.
+struct Named<'a> {
+    id: Cow<'a, str>,
+    /// Known from a gateway token; else found from the id's form on a miss.
+    backend: Option<Backend>,
+    /// The token itself, when that was the credential.
+    token: Option<&'a str>,
+}
+
+// === impl Runtime ===
+
+impl Runtime {
+    /// Answers one intercepted call in `face`'s protocol.
+    pub async fn handle(
+        &self,
+        face: usize,
+        op: Op,
+        req: &Request,
+        now: UnixTime,
+    ) -> (Reply, Facts) {
+        let id: Arc<str> = Arc::from(req.request_id.as_deref().unwrap_or(""));
+        REQUEST_ID
+            .scope(id, async {
+                let face = self.face(face);
+                let mut facts = Facts::default();
+                let reply = match face.decode(op, req, &self.client_limits) {
+                    Err(e) => face.error(&e, None).with_outcome(e.outcome()),
+                    Ok(intent) => match self.execute(&intent, req, now, &mut facts).await {
+                        Ok(answer) => {
+                            let outcome = answer.outcome();
+                            face.render(&intent, answer, now).with_outcome(outcome)
+                        }
+                        Err(e) => face.error(&e, Some(&intent)).with_outcome(e.outcome()),
+                    },
+                };
+                (reply, facts)
+            })
+            .await
+    }
+
+    /// The session behind a credential, for forward-auth and protected apps: the one authorize
+    /// decision.
+    pub async fn authorize(
+        &self,
+        credential: Option<&str>,
+        request_id: &str,
+        now: UnixTime,
+        facts: &mut Facts,
+    ) -> Result<Arc<Session>, GatewayError> {
+        let credential = credential.ok_or(GatewayError::NotLoggedIn(Rejection::Missing))?;
+        REQUEST_ID
+            .scope(Arc::from(request_id), async {
+                self.lookup(credential, 0, now, facts).await.map(|(s, _)| s)
+            })
+            .await
+    }
+
+    async fn execute(
+        &self,
+        intent: &Intent,
+        req: &Request,
+        now: UnixTime,
+        facts: &mut Facts,
+    ) -> Result<Answer, GatewayError> {
+        let missing = || GatewayError::NotLoggedIn(Rejection::Missing);
+        match intent {
+            Intent::Status { credential, count } => {
+                let credential = credential.as_deref().ok_or_else(missing)?;
+                let (session, token) = self.lookup(credential, *count, now, facts).await?;
+                Ok(Answer::Session {
+                    session,
+                    token: token.map(str::to_owned),
+                })
+            }
+            Intent::Authorize { credential } => {
+                let session = self
+                    .authorize(credential.as_deref(), "", now, facts)
+                    .await?;
+                Ok(Answer::Session {
+                    session,
+                    token: None,
+                })
+            }
+            Intent::Logout { credential, count } => {
+                let credential = credential.as_deref().ok_or_else(missing)?;
+                self.logout(credential, *count, facts).await?;
+                Ok(Answer::LoggedOut)
+            }
+            Intent::Login(login) => self.login(login, req, now, facts).await,
+            Intent::Forward { backend, revoke } => {
+                facts.backend = Some(*backend);
+                let backend = self.named(*backend)?;
+                if let Some(id) = revoke {
+                    self.store.revoke(id).await;
                 }
-                Face::Unified | Face::UnifiedSoap => {
-                    unified::handle(state, req, now, &mut outcome).await
+                Ok(Answer::Forwarded(backend.forward(req).await?))
+            }
+        }
+    }
+
+    /// The session behind `presented`, and the token when that was the credential. `count` is a
+    /// Net iD caller's `Count` (0 from other protocols).
+    async fn lookup<'a>(
+        &self,
+        presented: &'a str,
+        count: u64,
+        now: UnixTime,
+        facts: &mut Facts,
+    ) -> Result<(Arc<Session>, Option<&'a str>), GatewayError> {
+        let named = self.name(presented).await?;
+        let id = &*named.id;
+        let fetch = || -> Fetch<'_> {
+            Box::pin(async move {
+                let backend = match named.backend {
+                    Some(b) => self.named(b)?,
+                    None => self
+                        .backend_for(id)
+                        .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))?,
+                };
+                backend.fetch(id, count, now).await
+            })
+        };
+        let found = self.store.get_or_fetch(id, now, &fetch).await;
+        let how = match &found {
+            Ok((session, how)) => {
+                facts.backend = Some(session.backend);
+                *how
+            }
+            Err(_) => {
+                facts.backend = named
+                    .backend
+                    .or_else(|| self.backend_for(id).map(|b| b.name()));
+                Lookup::Miss
+            }
+        };
+        facts.cache = Some(how);
+        self.metrics
+            .cache_lookups
+            .with_label_values(&[how.as_str()])
+            .inc();
+        found.map(|(session, _)| (session, named.token))
+    }
+
+    /// Logs `presented` out: locally first (so nothing in flight can bring it back), then at its
+    /// backend.
+    async fn logout(
+        &self,
+        presented: &str,
+        count: u64,
+        facts: &mut Facts,
+    ) -> Result<(), GatewayError> {
+        let named = self.name(presented).await?;
+        let id = &*named.id;
+        let stored = self.store.revoke(id).await;
+        let backend = match (named.backend, stored) {
+            (Some(b), _) => self.named(b)?,
+            (None, Some(s)) => self.named(s.backend)?,
+            (None, None) => self
+                .backend_for(id)
+                .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))?,
+        };
+        facts.backend = Some(backend.name());
+        backend.logout(id, count).await
+    }
+
+    /// Ends a session for an operator (the admin API): locally at once, then at its backend.
+    pub async fn revoke(&self, session: &Session) -> Result<(), GatewayError> {
+        let id = session.id.expose();
+        self.store.revoke(id).await;
+        self.named(session.backend)?.logout(id, 0).await
+    }
+
+    async fn login(
+        &self,
+        login: &Login,
+        req: &Request,
+        now: UnixTime,
+        facts: &mut Facts,
+    ) -> Result<Answer, GatewayError> {
+        let (name, call) = match login {
+            Login::Native { backend } => (*backend, LoginCall::Native(req)),
+            Login::Unified(request) => (
+                request.backend(),
+                LoginCall::Unified {
+                    request,
+                    client_addr: req.client_addr.as_deref(),
+                },
+            ),
+        };
+        facts.backend = Some(name);
+        let backend = self.named(name)?;
+        let result = backend.login(call, now).await;
+        let outcome = result.as_ref().map_or(LoginOutcome::Error, |r| r.outcome);
+        self.metrics
+            .logins
+            .with_label_values(&[name.as_str(), outcome.as_str()])
+            .inc();
+        let result = result?;
+        let session = match result.session {
+            Some(s) if result.outcome == LoginOutcome::Success => self.store.insert(s, now).await,
+            _ => None,
+        };
+        let token = match &session {
+            Some(s) => Some(self.mint(s, now)?),
+            None => None,
+        };
+        match (login, result.raw) {
+            (Login::Native { .. }, Some(raw)) => Ok(Answer::NativeLogin {
+                raw,
+                outcome: result.outcome,
+                token,
+            }),
+            _ => match (session, token) {
+                (Some(session), Some(token)) => Ok(Answer::LoggedIn { session, token }),
+                _ if result.outcome == LoginOutcome::Success => {
+                    Err(GatewayError::NotLoggedIn(Rejection::NotFound))
                 }
-            };
-            (reply, outcome)
-        })
-        .await
-}
-
-/// The session behind `id`, from the cache or its backend. `client_count` is the Net iD caller's
-/// `Count` (0 from other protocols), used to keep the upstream counter ahead of the client's.
-async fn lookup(
-    state: &State,
-    presented: &str,
-    client_count: u64,
-    now: UnixTime,
-    outcome: &mut Outcome,
-) -> Result<Arc<Session>, Arc<FetchError>> {
-    let id = &*resolve(state, presented).map_err(Arc::new)?;
-    let backend = backend_of_id(id);
-    let fetched = state
-        .cache
-        .get_or_fetch(id, now, || {
-            fetch::session(state, backend, id, client_count, now)
-        })
-        .await;
-    let how = match &fetched {
-        Ok((session, how)) => {
-            outcome.backend = Some(session.backend);
-            *how
-        }
-        Err(_) => {
-            outcome.backend = Some(backend);
-            CacheResult::Miss
-        }
-    };
-    outcome.cache = Some(how);
-    state
-        .metrics
-        .cache_lookups
-        .with_label_values(&[how.as_str()])
-        .inc();
-    fetched.map(|(session, _)| session)
-}
-
-/// Sends the client's request to its backend as it came (same path, body, content type and
-/// `SOAPAction`), for the calls whose answer the client must get byte for byte: logins, and
-/// encrypted Net iD calls the gateway cannot read.
-async fn forward(
-    state: &State,
-    backend: Backend,
-    req: &Request,
-) -> Result<RawReply, UpstreamError> {
-    let b = &state.config.backends;
-    let (base, timeout) = match backend {
-        Backend::ENOS => (&b.enos.url, b.enos.timeout),
-        _ => (&b.netid.url, b.netid.timeout),
-    };
-    let mut headers = Vec::new();
-    let pass = [
-        ("content-type", &req.content_type),
-        ("soapaction", &req.soap_action),
-        ("authorization", &req.authorization),
-        ("x-request-id", &req.request_id),
-        ("x-forwarded-for", &req.client_addr),
-    ];
-    for (name, value) in pass {
-        if let Some(v) = value {
-            headers.push((name, v.clone()));
+                _ => Err(GatewayError::LoginRefused(result.outcome)),
+            },
         }
     }
-    let call = Call {
-        backend: backend_label(backend),
-        op: req.op.as_str(),
-        base,
-        path: &req.path,
-        timeout,
-        headers,
-        body: req.body.clone(),
-    };
-    state.upstream.post(call).await
-}
 
-pub fn backend_label(backend: Backend) -> &'static str {
-    backend.as_str()
-}
-
-/// Logs `id` out: locally first (so nothing in flight can bring it back), then at its backend.
-async fn logout_session(
-    state: &State,
-    presented: &str,
-    client_count: u64,
-    outcome: &mut Outcome,
-) -> Result<(), FetchError> {
-    let id = &*resolve(state, presented)?;
-    let cached = state.cache.remove(id).await;
-    let backend = cached.map_or_else(|| backend_of_id(id), |s| s.backend);
-    outcome.backend = Some(backend);
-    fetch::logout(state, backend, id, client_count).await
-}
-
-/// The session behind a credential (token or session id), for forward-auth and protected apps.
-pub async fn authorize(
-    state: &State,
-    credential: &str,
-    request_id: &str,
-    now: UnixTime,
-) -> Result<Arc<Session>, Arc<FetchError>> {
-    let mut outcome = Outcome::default();
-    let lookup = lookup(state, credential, 0, now, &mut outcome);
-    REQUEST_ID.scope(Arc::from(request_id), lookup).await
-}
-
-/// The backend session id behind what a client presented: a backend session id as it is, or a
-/// gateway token, verified and mapped by its `jti`. Tokens are counted by verification result.
-pub fn resolve<'a>(state: &State, presented: &'a str) -> Result<Cow<'a, str>, FetchError> {
-    if !tokens::looks_like_jwt(presented) {
-        return Ok(Cow::Borrowed(presented));
-    }
-    let verified = state.tokens.verify(presented);
-    let session = verified
-        .as_ref()
-        .ok()
-        .and_then(|claims| state.token_index.get(&claims.jti));
-    let result = match (&verified, &session) {
-        (Ok(_), Some(id)) if state.cache.is_logged_out(id) => "revoked",
-        (Ok(_), Some(_)) => "valid",
-        (Err(TokenRejection::Expired), _) => "expired",
-        _ => "invalid",
-    };
-    state
-        .metrics
-        .tokens_verified
-        .with_label_values(&[result])
-        .inc();
-    match session {
-        Some(id) if result == "valid" => Ok(Cow::Owned(id.to_string())),
-        Some(_) => Err(FetchError::Rejected(Rejection::LoggedOut)),
-        None => Err(FetchError::Rejected(Rejection::Invalid)),
-    }
-}
-
-/// The end of a native login: count it, answer the backend's bytes, and add a gateway token for
-/// the session when there is one.
-fn finish_login(
-    state: &State,
-    backend: Backend,
-    raw: RawReply,
-    (login_outcome, kind): (&'static str, Kind),
-    session: Option<Arc<Session>>,
-    now: UnixTime,
-) -> Reply {
-    state
-        .metrics
-        .logins
-        .with_label_values(&[backend_label(backend), login_outcome])
-        .inc();
-    let mut reply = Reply::upstream(raw).with_kind(kind);
-    reply
-        .headers
-        .extend(session.and_then(|s| token_header(state, &s, now)));
-    reply
-}
-
-/// Mints a gateway token for a session just logged in, as the `X-Idbridge-Token` header.
-fn token_header(state: &State, session: &Session, now: UnixTime) -> Option<(&'static str, String)> {
-    match state.tokens.mint(session, &state.token_index, now) {
-        Ok((token, _)) => {
-            let backend = backend_label(session.backend);
-            state
-                .metrics
-                .tokens_issued
-                .with_label_values(&[backend])
-                .inc();
-            Some((TOKEN_HEADER, token))
-        }
-        Err(e) => {
+    /// A gateway token for a session just logged in.
+    fn mint(&self, session: &Session, now: UnixTime) -> Result<Issued, GatewayError> {
+        let (token, expires_in) = self.tokens.mint(session, now).map_err(|e| {
             tracing::error!(error = %e, "minting a gateway token failed");
-            None
+            GatewayError::Internal("could not issue a token")
+        })?;
+        self.metrics
+            .tokens_issued
+            .with_label_values(&[session.backend.as_str()])
+            .inc();
+        Ok(Issued { token, expires_in })
+    }
+
+    /// What a presented credential names: a backend session id as it is, or a gateway token,
+    /// verified and opened. Tokens are counted by verification result.
+    async fn name<'a>(&self, presented: &'a str) -> Result<Named<'a>, GatewayError> {
+        if !tokens::looks_like_jwt(presented) {
+            return Ok(Named {
+                id: Cow::Borrowed(presented),
+                backend: None,
+                token: None,
+            });
         }
+        let resolved = self.tokens.resolve(presented);
+        let result = match &resolved {
+            Ok(r) if self.store.is_revoked(&r.id).await => Err(Rejection::LoggedOut),
+            Ok(_) => Ok(()),
+            Err(_) => Err(Rejection::Invalid),
+        };
+        let label = match (&resolved, result) {
+            (_, Ok(())) => "valid",
+            (_, Err(Rejection::LoggedOut)) => "revoked",
+            (Err(TokenRejection::Expired), _) => "expired",
+            _ => "invalid",
+        };
+        self.metrics
+            .tokens_verified
+            .with_label_values(&[label])
+            .inc();
+        result.map_err(GatewayError::NotLoggedIn)?;
+        let r = resolved.map_err(|_| GatewayError::NotLoggedIn(Rejection::Invalid))?;
+        Ok(Named {
+            id: Cow::Owned(r.id),
+            backend: Some(r.backend),
+            token: Some(presented),
+        })
     }
-}
 
-fn fetch_error(face: Face, op: Op, e: &FetchError, count: u64) -> Reply {
-    match e {
-        FetchError::Rejected(why) => crate::respond::rejected(face, op, *why, count),
-        FetchError::Upstream(e) => crate::respond::upstream_error(face, e),
+    /// The configured backend called `name`. A token or session naming one no longer configured
+    /// is not a session here.
+    fn named(&self, name: Backend) -> Result<&Arc<dyn IdentityBackend>, GatewayError> {
+        self.backend(name)
+            .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))
     }
-}
-
-/// Ends a session for an operator: locally at once, then at its backend (the admin API).
-pub async fn revoke(state: &State, id: &str, backend: Backend) -> Result<(), FetchError> {
-    state.cache.remove(id).await;
-    fetch::logout(state, backend, id, 0).await
 }

@@ -1,25 +1,30 @@
-//! idbridge-gateway owns the running gateway: configuration, routing, interception of the backends'
-//! login/status/logout calls, the session cache, and the Pingora service that ties them together.
+//! idbridge-gateway owns the running gateway: configuration, the two axes — faces (how a caller
+//! speaks) and backends (who holds the session) — the session store between them, endpoints, the
+//! router, tokens, metrics, and the Pingora service that ties them together.
 //!
-//! Layout: [`route`] (pure) decides; [`intercept`] answers identity calls (no Pingora types);
-//! [`respond`] renders every answer in the caller's protocol; [`proxy`] is the thin Pingora layer;
-//! [`server`] starts it all inside the caller's tokio runtime.
+//! Layout (`docs/ARCHITECTURE.md` walks through it): [`face`] decodes and renders, one module per
+//! protocol; [`backend`] talks to the identity backends, one module per kind; [`intercept`] is the
+//! data path between them; [`store`] remembers sessions; [`endpoint`] is where URLs become
+//! connections; [`router`] is built from what faces and backends declare; [`runtime`] holds one
+//! configuration's worth of all of it; [`proxy`] is the thin Pingora layer; [`server`] starts it
+//! all inside the caller's tokio runtime.
 
 pub mod admin;
-pub mod cache;
+pub mod backend;
 pub mod config;
-pub mod counter;
 pub mod documents;
+pub mod endpoint;
 pub mod error;
+pub mod face;
 pub mod intercept;
 pub mod logging;
 pub mod metrics;
 pub mod proxy;
-pub mod respond;
-pub mod route;
+pub mod reply;
+pub mod router;
+pub mod runtime;
 pub mod server;
-pub mod state;
+pub mod store;
 pub mod tokens;
-pub mod upstream;
 
 pub use server::{RunningGateway, StartError};

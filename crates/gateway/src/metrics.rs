@@ -134,18 +134,6 @@ impl Metrics {
     }
 }
 
-/// The `outcome` label of a login answer, from the backend's own code (DESIGN §3).
-pub fn login_outcome_enos(code: Option<i64>) -> &'static str {
-    match code {
-        None => "success",
-        Some(30400 | 400) => "bad_credentials",
-        Some(30429 | 429) => "locked",
-        Some(30410 | 410) => "expired",
-        Some(30511 | 511) => "disabled",
-        Some(_) => "error",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,15 +183,5 @@ mod tests {
                 .filter(|l| !l.starts_with('#'))
                 .all(|l| l.starts_with("idbridge_"))
         );
-    }
-
-    #[test]
-    fn login_outcomes_follow_the_backend_codes() {
-        assert_eq!(login_outcome_enos(None), "success");
-        assert_eq!(login_outcome_enos(Some(30400)), "bad_credentials");
-        assert_eq!(login_outcome_enos(Some(30429)), "locked");
-        assert_eq!(login_outcome_enos(Some(30410)), "expired");
-        assert_eq!(login_outcome_enos(Some(30511)), "disabled");
-        assert_eq!(login_outcome_enos(Some(30404)), "error");
     }
 }

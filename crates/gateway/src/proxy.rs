@@ -1,7 +1,6 @@
-//! The Pingora `ProxyHttp` implementation. Phases stay thin: gather request facts, call the pure
-//! router or the interception core, write the result (DESIGN §4.1).
+//! The Pingora `ProxyHttp` implementation. Each phase gathers facts, calls the router or the
+//! interception core, and applies the result (DESIGN §4.1); none decides anything itself.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -11,40 +10,45 @@ use bytes::{Bytes, BytesMut};
 use idbridge_session::UnixTime;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
-use pingora::{Error, ErrorType, Result};
+use pingora::proxy::FailToProxy;
+use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::documents;
-use crate::error::FetchError;
-use crate::intercept::{self, Outcome, backend_label, unified};
-use crate::respond::{self, Kind, Reply};
-use crate::route::{self, Route, RouteInput};
-use crate::state::State;
+use crate::error::{GatewayError, UpstreamError};
+use crate::face::unified::{identity_headers, json_error};
+use crate::face::{Intent, Request, RouteInput, credential_from};
+use crate::intercept::Facts;
+use crate::reply::{Outcome, Reply};
+use crate::router::Target;
+use crate::runtime::{Runtime, UNIFIED};
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// The gateway as Pingora sees it. The state is swapped whole on reload; each request keeps the
-/// snapshot it started with.
+/// The gateway as Pingora sees it. The runtime is swapped whole on reload; each request keeps
+/// the snapshot it started with.
 #[derive(Debug)]
 pub struct GatewayProxy {
-    state: Arc<ArcSwap<State>>,
+    runtime: Arc<ArcSwap<Runtime>>,
 }
 
 /// Per-request facts, filled as the phases run.
 #[derive(Debug)]
 pub struct Ctx {
-    state: Arc<State>,
-    route: Route,
+    runtime: Arc<Runtime>,
+    target: Target,
     started: Instant,
+    /// When a proxied request must be over (the endpoint's `request_timeout`).
+    deadline: Option<Instant>,
     request_id: String,
-    outcome: Outcome,
-    kind: Option<Kind>,
+    facts: Facts,
+    outcome: Option<Outcome>,
     /// For a protected app: the verified identity headers to send it.
     identity: Vec<(&'static str, String)>,
 }
 
 impl GatewayProxy {
-    pub fn new(state: Arc<ArcSwap<State>>) -> Self {
-        Self { state }
+    pub fn new(runtime: Arc<ArcSwap<Runtime>>) -> Self {
+        Self { runtime }
     }
 }
 
@@ -54,140 +58,72 @@ impl ProxyHttp for GatewayProxy {
 
     fn new_ctx(&self) -> Ctx {
         Ctx {
-            state: self.state.load_full(),
-            route: Route::NotFound,
+            runtime: self.runtime.load_full(),
+            target: Target::NotFound,
             started: Instant::now(),
+            deadline: None,
             request_id: String::new(),
-            outcome: Outcome::default(),
-            kind: None,
+            facts: Facts::default(),
+            outcome: None,
             identity: Vec::new(),
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         ctx.request_id = request_id(header(session, REQUEST_ID));
-        let state = ctx.state.clone();
-        let backends = &state.config.backends;
-        let req = session.req_header();
-        ctx.route = route::route(&RouteInput {
-            method: req.method.as_str(),
-            path: req.uri.path(),
-            query: req.uri.query(),
-            soap_action: header(session, "soapaction"),
-            enos_logout_path: &backends.enos.logout_path,
-            soap_path: &backends.netid.soap_path,
-            app_prefixes: &state.app_prefixes,
-        });
-        let (face, op) = match ctx.route {
-            Route::Proxy(backend) => {
-                ctx.outcome.backend = Some(backend);
+        let rt = ctx.runtime.clone();
+        ctx.target = rt.router.route(&route_input(session));
+        let reply = match ctx.target {
+            Target::Proxy { backend, .. } => {
+                ctx.facts.backend = rt.backends.get(backend).map(|b| b.name());
                 return Ok(false);
             }
-            Route::NotFound => {
-                let reply = respond::gateway_error(404, "not_found", "no route for this path");
-                write_reply(session, ctx, reply).await?;
-                return Ok(true);
+            Target::App(_) => match authorize_app(&rt, session, ctx).await {
+                None => return Ok(false),
+                Some(refusal) => refusal,
+            },
+            Target::Document(doc) => {
+                documents::serve(&rt, doc, header(session, "host").unwrap_or("localhost"))
             }
-            Route::Document(doc) => {
-                let host = header(session, "host").unwrap_or("localhost").to_owned();
-                write_reply(session, ctx, documents::serve(&state, doc, &host)).await?;
-                return Ok(true);
-            }
-            Route::App(_) => {
-                let credential = unified::credential_from(
-                    header(session, "authorization"),
-                    header(session, "cookie"),
-                );
-                let now = UnixTime::from_system(SystemTime::now());
-                let verdict = match credential {
-                    Some(c) => intercept::authorize(&state, c, &ctx.request_id, now)
-                        .await
-                        .map_err(Some),
-                    None => Err(None),
-                };
-                match verdict {
-                    Ok(s) => {
-                        ctx.outcome.backend = Some(s.backend);
-                        ctx.identity = unified::identity_headers(&s);
-                        return Ok(false);
+            Target::NotFound => gateway_error(&GatewayError::NoRoute),
+            Target::Face { face, op } => {
+                let limit = rt.config.limits.max_body_bytes;
+                match read_body(session, limit).await? {
+                    Some(body) => {
+                        let req = request(session, &ctx.request_id, body);
+                        let (reply, facts) = rt.handle(face, op, &req, now()).await;
+                        ctx.facts = facts;
+                        reply
                     }
-                    Err(e) => {
-                        let upstream_down =
-                            e.is_some_and(|e| matches!(*e, FetchError::Upstream(_)));
-                        let reply = if upstream_down {
-                            respond::gateway_error(
-                                503,
-                                "backend_unavailable",
-                                "identity backend unavailable",
-                            )
-                        } else {
-                            respond::gateway_error(
-                                401,
-                                "invalid_token",
-                                "a valid gateway token or session is required",
-                            )
-                        };
-                        write_reply(session, ctx, reply).await?;
-                        return Ok(true);
+                    None => {
+                        // The rest of the body is unread: this connection cannot be reused.
+                        session.set_keepalive(None);
+                        let e = GatewayError::TooLarge { limit };
+                        rt.face(face).error(&e, None).with_outcome(e.outcome())
                     }
                 }
             }
-            Route::Intercept { face, op } => (face, op),
         };
-        let limit = state.config.limits.max_body_bytes;
-        let body = match read_body(session, limit).await? {
-            Some(body) => body,
-            None => {
-                // The rest of the body is unread: this connection cannot be reused.
-                session.set_keepalive(None);
-                write_reply(session, ctx, respond::too_large(face, limit)).await?;
-                return Ok(true);
-            }
-        };
-        let request = intercept::Request {
-            face,
-            op,
-            path: session.req_header().uri.path().to_owned(),
-            authorization: header(session, "authorization").map(str::to_owned),
-            soap_action: header(session, "soapaction").map(str::to_owned),
-            content_type: header(session, "content-type").map(str::to_owned),
-            request_id: Some(ctx.request_id.clone()),
-            client_addr: session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .map(|a| a.ip().to_string()),
-            cookie: header(session, "cookie").map(str::to_owned),
-            body,
-        };
-        let now = UnixTime::from_system(SystemTime::now());
-        let (reply, outcome) = intercept::handle(&state, &request, now).await;
-        ctx.outcome = outcome;
         write_reply(session, ctx, reply).await?;
         Ok(true)
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        let url = match ctx.route {
-            Route::Proxy(idbridge_session::Backend::ENOS) => &ctx.state.config.backends.enos.url,
-            Route::Proxy(idbridge_session::Backend::NETID) => &ctx.state.config.backends.netid.url,
-            Route::App(i) => match ctx.state.config.routes.get(i) {
-                Some(app) => &app.upstream,
-                None => {
-                    return Err(Error::explain(
-                        ErrorType::InternalError,
-                        "app route vanished",
-                    ));
-                }
-            },
-            _ => {
-                return Err(Error::explain(
-                    ErrorType::InternalError,
-                    "no upstream for this route",
-                ));
+        let endpoint = match ctx.target {
+            Target::Proxy { backend, .. } => {
+                ctx.runtime.backends.get(backend).map(|b| b.endpoint())
             }
-        };
-        let addr = resolve(url).await?;
-        Ok(Box::new(HttpPeer::new(addr, false, String::new())))
+            Target::App(i) => ctx.runtime.apps.get(i).map(|a| &a.endpoint),
+            _ => None,
+        }
+        .ok_or_else(|| Error::explain(ErrorType::InternalError, "no upstream for this route"))?;
+        ctx.deadline = Some(ctx.started + endpoint.timeouts().request);
+        endpoint.peer().ok_or_else(|| {
+            Error::explain(
+                ErrorType::ConnectNoRoute,
+                "the upstream's host has no known address",
+            )
+        })
     }
 
     async fn upstream_request_filter(
@@ -196,7 +132,7 @@ impl ProxyHttp for GatewayProxy {
         upstream: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Route::App(i) = ctx.route {
+        if let Target::App(i) = ctx.target {
             // Only the gateway may say who the user is: drop whatever the client claimed.
             let claimed: Vec<_> = upstream
                 .headers
@@ -210,7 +146,7 @@ impl ProxyHttp for GatewayProxy {
             for (name, value) in std::mem::take(&mut ctx.identity) {
                 upstream.insert_header(name, value)?;
             }
-            if let Some(app) = ctx.state.config.routes.get(i).filter(|a| a.strip_prefix) {
+            if let Some(app) = ctx.runtime.apps.get(i).filter(|a| a.strip_prefix) {
                 let stripped = strip_prefix(&upstream.uri, &app.prefix);
                 upstream.set_uri(stripped);
             }
@@ -224,35 +160,95 @@ impl ProxyHttp for GatewayProxy {
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        ctx.kind = Some(if resp.status.as_u16() >= 500 {
-            Kind::UpstreamError
+        ctx.outcome = Some(if resp.status.as_u16() >= 500 {
+            Outcome::UpstreamError
         } else {
-            Kind::Ok
+            Outcome::Ok
         });
         resp.insert_header(REQUEST_ID, ctx.request_id.as_str())
     }
 
+    /// A proxied request past its `request_timeout` is cut off, however its bytes trickle in
+    /// (a stalled upstream is already stopped by `read_timeout`).
+    fn upstream_response_body_filter(
+        &self,
+        _session: &mut Session,
+        _body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<std::time::Duration>> {
+        match ctx.deadline {
+            Some(deadline) if Instant::now() > deadline => Err(Error::explain(
+                ErrorType::ReadTimedout,
+                "the proxied request took longer than its request_timeout",
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// A proxied request that failed is answered in the caller's protocol, with the status the
+    /// failure means (504 for a timeout), like every error the gateway makes.
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let failure = match (e.esource(), e.etype()) {
+            (_, ErrorType::HTTPStatus(code)) => Some(UpstreamError::Status(*code)),
+            (ErrorSource::Upstream, t) => Some(upstream_failure(t)),
+            // The client went away: there is nobody to answer.
+            (
+                ErrorSource::Downstream,
+                ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed,
+            ) => {
+                return FailToProxy {
+                    error_code: 0,
+                    can_reuse_downstream: false,
+                };
+            }
+            (ErrorSource::Downstream, _) => None,
+            (_, _) => Some(UpstreamError::Status(502)),
+        };
+        let reply = match (failure, ctx.target) {
+            (None, _) => json_error(400, "bad_request", "the request could not be read"),
+            (Some(f), Target::Proxy { face, .. }) => {
+                let e = GatewayError::Upstream(f);
+                ctx.runtime.face(face).error(&e, None)
+            }
+            (Some(f), _) => gateway_error(&GatewayError::Upstream(f)),
+        };
+        let code = reply.status;
+        ctx.outcome = Some(Outcome::UpstreamError);
+        if let Ok(resp) = response_header(&reply, &ctx.request_id)
+            && let Err(e) = session
+                .as_downstream_mut()
+                .write_error_response(resp, reply.body)
+                .await
+        {
+            tracing::debug!(error = %e, "the error answer could not be written");
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let (face, op) = match ctx.route {
-            Route::Intercept { face, op } => (face.as_str(), op.as_str()),
-            Route::Proxy(_) => ("proxy", "passthrough"),
-            Route::App(_) => ("app", "passthrough"),
-            Route::Document(_) => ("document", "get"),
-            Route::NotFound => ("none", "none"),
+        let (face, op) = match ctx.target {
+            Target::Face { face, op } => (ctx.runtime.face(face).name(), op.as_str()),
+            Target::Proxy { .. } => ("proxy", "passthrough"),
+            Target::App(_) => ("app", "passthrough"),
+            Target::Document(_) => ("document", "get"),
+            Target::NotFound => ("none", "none"),
         };
-        let backend = ctx.outcome.backend.map_or("none", backend_label);
-        // A proxied request that failed before any answer (backend refused the connection) got
-        // Pingora's own 502.
-        let kind = ctx.kind.unwrap_or(if e.is_some() {
-            Kind::UpstreamError
+        let backend = ctx.facts.backend.map_or("none", |b| b.as_str());
+        // A proxied request that failed before any answer got an error answer of ours.
+        let outcome = ctx.outcome.unwrap_or(if e.is_some() {
+            Outcome::UpstreamError
         } else {
-            Kind::Ok
+            Outcome::Ok
         });
         let elapsed = ctx.started.elapsed();
-        let m = &ctx.state.metrics;
+        let m = &ctx.runtime.metrics;
         m.requests
-            .with_label_values(&[face, backend, op, kind.as_str()])
+            .with_label_values(&[face, backend, op, outcome.as_str()])
             .inc();
         m.request_duration
             .with_label_values(&[face, op])
@@ -265,8 +261,8 @@ impl ProxyHttp for GatewayProxy {
             face,
             backend,
             operation = op,
-            outcome = kind.as_str(),
-            cache = ctx.outcome.cache.map(|c| c.as_str()),
+            outcome = outcome.as_str(),
+            cache = ctx.facts.cache.map(|c| c.as_str()),
             status,
             latency_ms = elapsed.as_secs_f64() * 1e3,
             error = e.map(|e| e.etype().as_str()),
@@ -283,6 +279,78 @@ impl ProxyHttp for GatewayProxy {
             req.uri.path(),
             ctx.request_id
         )
+    }
+}
+
+/// A protected app's request: `None` to proxy it (the identity is in `ctx`), or the refusal.
+async fn authorize_app(rt: &Runtime, session: &Session, ctx: &mut Ctx) -> Option<Reply> {
+    let credential = credential_from(header(session, "authorization"), header(session, "cookie"));
+    match rt
+        .authorize(credential, &ctx.request_id, now(), &mut ctx.facts)
+        .await
+    {
+        Ok(s) => {
+            ctx.identity = identity_headers(&s);
+            None
+        }
+        Err(e) => {
+            let intent = Intent::Authorize { credential: None };
+            Some(
+                rt.face(UNIFIED)
+                    .error(&e, Some(&intent))
+                    .with_outcome(e.outcome()),
+            )
+        }
+    }
+}
+
+/// An error outside any face (no route, a failed app), in the unified JSON form.
+fn gateway_error(e: &GatewayError) -> Reply {
+    json_error(e.http_status(), e.code(), &e.public_message()).with_outcome(e.outcome())
+}
+
+fn upstream_failure(t: &ErrorType) -> UpstreamError {
+    match t {
+        ErrorType::ConnectTimedout
+        | ErrorType::ReadTimedout
+        | ErrorType::WriteTimedout
+        | ErrorType::TLSHandshakeTimedout => UpstreamError::Timeout,
+        ErrorType::ConnectRefused | ErrorType::ConnectNoRoute | ErrorType::ConnectError => {
+            UpstreamError::Unreachable
+        }
+        _ => UpstreamError::Status(502),
+    }
+}
+
+fn now() -> UnixTime {
+    UnixTime::from_system(SystemTime::now())
+}
+
+fn route_input(session: &Session) -> RouteInput<'_> {
+    let req = session.req_header();
+    RouteInput {
+        method: req.method.as_str(),
+        path: req.uri.path(),
+        query: req.uri.query(),
+        soap_action: header(session, "soapaction"),
+    }
+}
+
+/// What an intercepted call's face and backend may read of the request.
+fn request(session: &Session, request_id: &str, body: Bytes) -> Request {
+    let owned = |name| header(session, name).map(str::to_owned);
+    Request {
+        path: session.req_header().uri.path().to_owned(),
+        authorization: owned("authorization"),
+        cookie: owned("cookie"),
+        soap_action: owned("soapaction"),
+        content_type: owned("content-type"),
+        request_id: Some(request_id.to_owned()),
+        client_addr: session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip().to_string()),
+        body,
     }
 }
 
@@ -352,33 +420,22 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Bytes>>
     Ok(Some(body.freeze()))
 }
 
-async fn write_reply(session: &mut Session, ctx: &mut Ctx, reply: Reply) -> Result<()> {
-    ctx.kind = Some(reply.kind);
+fn response_header(reply: &Reply, request_id: &str) -> Result<ResponseHeader> {
     let mut resp = ResponseHeader::build(reply.status, Some(4 + reply.headers.len()))?;
-    resp.insert_header("content-type", reply.content_type)?;
+    resp.insert_header("content-type", reply.content_type.as_ref())?;
     resp.insert_header("content-length", reply.body.len().to_string())?;
-    resp.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
-    for (name, value) in reply.headers {
-        resp.insert_header(name, value)?;
+    resp.insert_header(REQUEST_ID, request_id)?;
+    for (name, value) in &reply.headers {
+        resp.insert_header(*name, value.as_str())?;
     }
-    session.write_response_header(Box::new(resp), false).await?;
-    session.write_response_body(Some(reply.body), true).await
+    Ok(resp)
 }
 
-/// Resolves a backend URL without blocking the runtime (Pingora's own helper would panic on a
-/// failed lookup); an IP literal never touches DNS.
-async fn resolve(url: &url::Url) -> Result<SocketAddr> {
-    let host = url
-        .host_str()
-        .unwrap_or("127.0.0.1")
-        .trim_matches(['[', ']']);
-    let port = url.port_or_known_default().unwrap_or(80);
-    let mut addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Error::because(ErrorType::ConnectNoRoute, "resolving the backend", e))?;
-    addrs
-        .next()
-        .ok_or_else(|| Error::explain(ErrorType::ConnectNoRoute, "backend name has no address"))
+async fn write_reply(session: &mut Session, ctx: &mut Ctx, reply: Reply) -> Result<()> {
+    ctx.outcome = Some(reply.outcome);
+    let resp = response_header(&reply, &ctx.request_id)?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(reply.body), true).await
 }
 
 #[cfg(test)]

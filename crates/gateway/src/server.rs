@@ -4,6 +4,9 @@
 //! through its listen-fd table (the mechanism it uses for graceful upgrades), so `start` returns a
 //! gateway that is already accepting, on the real ports even when the config says port 0: tests
 //! need no fixed ports and no sleeps, and `run` reports a bind failure as an error, not a panic.
+//!
+//! Endpoints are resolved before the gateway accepts, and again every [`REFRESH_EVERY`] in the
+//! background, together with the backend probe: no request ever waits for DNS.
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::IntoRawFd;
@@ -18,12 +21,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin;
+use crate::backend::Kinds;
 use crate::config::Config;
 use crate::proxy::GatewayProxy;
-use crate::state::{State, StateError};
+use crate::runtime::{BuildError, Runtime};
 
-/// How often backends are probed for `idbridge_backend_up` between readiness checks.
-const PROBE_EVERY: Duration = Duration::from_secs(15);
+/// How often endpoints are resolved again and backends probed for `idbridge_backend_up`.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -33,7 +37,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("cannot start the gateway: {0}")]
-    Init(#[from] StateError),
+    Init(#[from] BuildError),
 }
 
 /// A running gateway. Call [`RunningGateway::shutdown`] to stop accepting and wait for the
@@ -42,7 +46,7 @@ pub enum StartError {
 pub struct RunningGateway {
     addr: SocketAddr,
     admin_addr: SocketAddr,
-    state: Arc<ArcSwap<State>>,
+    runtime: Arc<ArcSwap<Runtime>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -50,10 +54,18 @@ pub struct RunningGateway {
 // === impl RunningGateway ===
 
 impl RunningGateway {
+    /// Starts a gateway with the built-in backend kinds.
     pub async fn start(config: Config) -> Result<Self, StartError> {
+        Self::start_with(config, Kinds::default()).await
+    }
+
+    /// Starts a gateway that also knows the backend kinds registered in `kinds`.
+    pub async fn start_with(config: Config, kinds: Kinds) -> Result<Self, StartError> {
         let (listener, addr) = bind(config.server.listen)?;
         let (admin_listener, admin_addr) = bind(config.server.admin_listen)?;
-        let state = Arc::new(ArcSwap::from_pointee(State::new(config)?));
+        let runtime = Runtime::new(config, kinds)?;
+        runtime.resolve().await;
+        let state = Arc::new(ArcSwap::from_pointee(runtime));
         let (shutdown, watch) = watch::channel(false);
 
         let key = addr.to_string();
@@ -75,12 +87,12 @@ impl RunningGateway {
             tokio::spawn(async move { service.start_service(Some(fds), main_watch, 1).await });
 
         let admin = tokio::spawn(serve_admin(admin_listener, state.clone(), watch.clone()));
-        let probe = tokio::spawn(probe_loop(state.clone(), watch));
+        let probe = tokio::spawn(refresh_loop(state.clone(), watch));
         tracing::info!(%addr, %admin_addr, "gateway listening");
         Ok(Self {
             addr,
             admin_addr,
-            state,
+            runtime: state,
             shutdown,
             tasks: vec![main, admin, probe],
         })
@@ -102,17 +114,18 @@ impl RunningGateway {
         format!("http://{}", self.admin_addr)
     }
 
-    /// The current state snapshot (tests, diagnostics).
-    pub fn state(&self) -> Arc<State> {
-        self.state.load_full()
+    /// The current runtime snapshot (tests, diagnostics).
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.load_full()
     }
 
     /// Applies a new configuration to requests that start from now on; requests in flight finish
     /// with the old one and no connection is dropped. Sessions, counters and metrics are kept.
     /// Returns the changes that need a restart to take effect.
-    pub fn reload(&self, config: Config) -> Result<Vec<String>, StateError> {
-        let (next, restart_needed) = self.state.load().reconfigure(config)?;
-        self.state.store(Arc::new(next));
+    pub async fn reload(&self, config: Config) -> Result<Vec<String>, BuildError> {
+        let (next, restart_needed) = self.runtime.load().reconfigure(config)?;
+        next.resolve().await;
+        self.runtime.store(Arc::new(next));
         for change in &restart_needed {
             tracing::warn!("{change}");
         }
@@ -138,7 +151,7 @@ fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
 
 async fn serve_admin(
     listener: TcpListener,
-    state: Arc<ArcSwap<State>>,
+    state: Arc<ArcSwap<Runtime>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -159,12 +172,15 @@ async fn serve_admin(
     }
 }
 
-async fn probe_loop(state: Arc<ArcSwap<State>>, mut stop: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(PROBE_EVERY);
+async fn refresh_loop(state: Arc<ArcSwap<Runtime>>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(REFRESH_EVERY);
     loop {
         tokio::select! {
             _ = every.tick() => {
                 let state = state.load_full();
+                for endpoint in state.endpoints() {
+                    endpoint.refresh().await;
+                }
                 for (backend, up) in admin::probe_backends(&state).await {
                     if !up {
                         tracing::warn!(backend, "backend unreachable");

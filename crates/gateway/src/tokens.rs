@@ -7,13 +7,16 @@
 //!   lifetime), or one key is generated at start-up for the demo.
 //! - Verification pins the algorithm to the ring's (so `alg: none` and "HS256 signed with the
 //!   public key" are refused), requires a known `kid`, and checks `iss`, `aud`, `exp`, `nbf`.
-//! - A token carries no backend session id (that is a secret the token holder need not know): the
-//!   gateway maps its `jti` to the session. A token for a session that was logged out is refused
-//!   because the session is.
+//! - A token carries its backend session id sealed (claim `ref`): encrypted and authenticated
+//!   with XChaCha20-Poly1305 under a key derived (HKDF-SHA256) from the signing key, so its
+//!   holder cannot read it, and any process holding the same key ring resolves it — after a
+//!   restart too, on any replica, with no per-token table. A token for a session that was logged
+//!   out is refused because the session is.
+
+mod seal;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -21,6 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use idbridge_session::{Backend, Session, UnixTime};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use seal::Sealer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -39,8 +43,23 @@ pub enum TokenError {
 pub enum TokenRejection {
     Invalid,
     Expired,
-    /// Well signed, but the gateway knows no session for it (minted elsewhere, or forgotten).
-    Unknown,
+}
+
+/// The session a verified token names.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub backend: Backend,
+    /// The backend session id: a secret.
+    pub id: String,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("backend", &self.backend)
+            .field("id", &format_args!("<redacted:{}>", self.id.len()))
+            .finish()
+    }
 }
 
 /// The claims of a gateway token.
@@ -57,11 +76,15 @@ pub struct Claims {
     pub backend: Backend,
     pub name: String,
     pub org: Option<String>,
+    /// The backend session id, sealed: readable only by a holder of the key ring.
+    #[serde(rename = "ref")]
+    pub reference: String,
 }
 
 struct RingKey {
     algorithm: Algorithm,
     decoding: DecodingKey,
+    sealer: Sealer,
 }
 
 /// The signing key, the verifying keys by `kid`, and the JWKS to publish.
@@ -73,6 +96,7 @@ pub struct Tokens {
     signing_kid: String,
     signing_alg: Algorithm,
     encoding: EncodingKey,
+    sealer: Sealer,
     verifying: HashMap<String, RingKey>,
     jwks: Value,
 }
@@ -85,16 +109,6 @@ impl std::fmt::Debug for Tokens {
             .field("keys", &self.verifying.len())
             .finish()
     }
-}
-
-/// `jti` → backend session id, shared across reloads like the session cache.
-pub type TokenIndex = moka::sync::Cache<String, Arc<str>>;
-
-pub fn new_index(max_tokens: u64, max_ttl: Duration) -> TokenIndex {
-    moka::sync::Cache::builder()
-        .max_capacity(max_tokens)
-        .time_to_live(max_ttl)
-        .build()
 }
 
 // === impl Tokens ===
@@ -114,10 +128,11 @@ impl Tokens {
             None => keys.last(),
         }
         .ok_or_else(|| TokenError::Keys("no signing key (check tokens.signing_kid)".into()))?;
-        let (signing_kid, signing_alg, encoding) = (
+        let (signing_kid, signing_alg, encoding, sealer) = (
             signer.kid.clone(),
             signer.algorithm,
             signer.encoding.clone(),
+            signer.sealer.clone(),
         );
         let jwks = json!({ "keys": keys.iter().filter_map(|k| k.jwk.clone()).collect::<Vec<_>>() });
         let verifying = keys
@@ -128,6 +143,7 @@ impl Tokens {
                     RingKey {
                         algorithm: k.algorithm,
                         decoding: k.decoding,
+                        sealer: k.sealer,
                     },
                 )
             })
@@ -140,6 +156,7 @@ impl Tokens {
             signing_kid,
             signing_alg,
             encoding,
+            sealer,
             verifying,
             jwks,
         })
@@ -151,13 +168,13 @@ impl Tokens {
     }
 
     /// A token for `session`, expiring with it at the latest. Returns the token and its lifetime.
-    pub fn mint(
-        &self,
-        session: &Session,
-        index: &TokenIndex,
-        now: UnixTime,
-    ) -> Result<(String, u64), TokenError> {
+    pub fn mint(&self, session: &Session, now: UnixTime) -> Result<(String, u64), TokenError> {
         let exp = now.saturating_add(self.ttl).min(session.expires_at);
+        let jti = format!("{:032x}", rand::random::<u128>());
+        let reference = self
+            .sealer
+            .seal(session.backend, &jti, session.id.expose())
+            .map_err(TokenError::Sign)?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -165,21 +182,38 @@ impl Tokens {
             iat: now.as_secs(),
             nbf: now.as_secs(),
             exp: exp.as_secs(),
-            jti: format!("{:032x}", rand::random::<u128>()),
+            jti,
             backend: session.backend,
             name: session.subject.name.clone(),
             org: session.organization().map(|o| o.name.clone()),
+            reference,
         };
         let mut header = Header::new(self.signing_alg);
         header.kid = Some(self.signing_kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
             .map_err(|e| TokenError::Sign(e.to_string()))?;
-        index.insert(claims.jti, Arc::from(session.id.expose()));
         Ok((token, now.until(exp).as_secs()))
     }
 
     /// Checks signature, algorithm, `kid`, `iss`, `aud`, `exp` and `nbf`; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenRejection> {
+        self.verify_with_key(token).map(|(claims, _)| claims)
+    }
+
+    /// Verifies `token` and opens its sealed reference: the session it names.
+    pub fn resolve(&self, token: &str) -> Result<Resolved, TokenRejection> {
+        let (claims, key) = self.verify_with_key(token)?;
+        let id = key
+            .sealer
+            .open(claims.backend, &claims.jti, &claims.reference)
+            .ok_or(TokenRejection::Invalid)?;
+        Ok(Resolved {
+            backend: claims.backend,
+            id,
+        })
+    }
+
+    fn verify_with_key(&self, token: &str) -> Result<(Claims, &RingKey), TokenRejection> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Invalid)?;
         let key = header
             .kid
@@ -196,7 +230,7 @@ impl Tokens {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
         match jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => Ok((data.claims, key)),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(TokenRejection::Expired)
             }
@@ -219,6 +253,7 @@ struct LoadedKey {
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    sealer: Sealer,
     jwk: Option<Value>,
 }
 
@@ -228,6 +263,7 @@ fn hmac_key(secret: &str) -> LoadedKey {
         algorithm: Algorithm::HS256,
         encoding: EncodingKey::from_secret(secret.as_bytes()),
         decoding: DecodingKey::from_secret(secret.as_bytes()),
+        sealer: Sealer::derive(secret.as_bytes()),
         jwk: None,
     }
 }
@@ -302,6 +338,7 @@ fn ed_key(kid: String, key: &ed25519_dalek::SigningKey) -> Result<LoadedKey, Tok
         algorithm: Algorithm::EdDSA,
         encoding: EncodingKey::from_ed_der(der.as_bytes()),
         decoding: DecodingKey::from_ed_der(&public),
+        sealer: Sealer::derive(&key.to_bytes()),
     })
 }
 
@@ -328,6 +365,7 @@ fn es_key(kid: String, key: &p256::SecretKey) -> Result<LoadedKey, TokenError> {
         algorithm: Algorithm::ES256,
         encoding: EncodingKey::from_ec_der(der.as_bytes()),
         decoding,
+        sealer: Sealer::derive(&key.to_bytes()),
     })
 }
 

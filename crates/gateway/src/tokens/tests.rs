@@ -38,10 +38,6 @@ fn session(at: UnixTime) -> Session {
     s
 }
 
-fn index() -> TokenIndex {
-    new_index(100, Duration::from_secs(3600))
-}
-
 #[test]
 fn round_trip_for_every_algorithm() {
     for alg in [
@@ -50,8 +46,7 @@ fn round_trip_for_every_algorithm() {
         TokenAlgorithm::Hs256,
     ] {
         let tokens = Tokens::new(&config(alg)).unwrap();
-        let index = index();
-        let (token, expires_in) = tokens.mint(&session(now()), &index, now()).unwrap();
+        let (token, expires_in) = tokens.mint(&session(now()), now()).unwrap();
         assert_eq!(expires_in, 900);
         let claims = tokens.verify(&token).unwrap();
         assert_eq!(
@@ -59,10 +54,19 @@ fn round_trip_for_every_algorithm() {
             ("u1", "portal_test01")
         );
         assert_eq!(claims.backend, Backend::ENOS);
-        assert_eq!(index.get(&claims.jti).as_deref(), Some("IAM_S_abc"));
+        let resolved = tokens.resolve(&token).unwrap();
+        assert_eq!(
+            (resolved.backend, resolved.id.as_str()),
+            (Backend::ENOS, "IAM_S_abc")
+        );
+        let readable: String = token
+            .split('.')
+            .take(2)
+            .map(|p| String::from_utf8_lossy(&B64URL.decode(p).unwrap()).into_owned())
+            .collect();
         assert!(
-            !token.contains("IAM_S_abc"),
-            "the backend session id never goes into a token"
+            !token.contains("IAM_S_abc") && !readable.contains("IAM_S_abc"),
+            "the backend session id is never readable in a token"
         );
         let published = tokens.jwks()["keys"].as_array().unwrap().len();
         assert_eq!(
@@ -78,7 +82,7 @@ fn a_token_never_outlives_its_session() {
     let tokens = Tokens::new(&config(TokenAlgorithm::EdDsa)).unwrap();
     let mut s = session(now());
     s.expires_at = UnixTime(now().0 + 60);
-    let (token, expires_in) = tokens.mint(&s, &index(), now()).unwrap();
+    let (token, expires_in) = tokens.mint(&s, now()).unwrap();
     assert_eq!(expires_in, 60);
     assert_eq!(tokens.verify(&token).unwrap().exp, s.expires_at.0);
 }
@@ -86,7 +90,7 @@ fn a_token_never_outlives_its_session() {
 #[test]
 fn tampered_expired_and_foreign_tokens_are_refused() {
     let tokens = Tokens::new(&config(TokenAlgorithm::EdDsa)).unwrap();
-    let (token, _) = tokens.mint(&session(now()), &index(), now()).unwrap();
+    let (token, _) = tokens.mint(&session(now()), now()).unwrap();
 
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let mut claims: serde_json::Value =
@@ -100,13 +104,13 @@ fn tampered_expired_and_foreign_tokens_are_refused() {
     );
 
     let long_ago = UnixTime(now().0 - 7200);
-    let (old, _) = tokens.mint(&session(long_ago), &index(), long_ago).unwrap();
+    let (old, _) = tokens.mint(&session(long_ago), long_ago).unwrap();
     assert_eq!(tokens.verify(&old), Err(TokenRejection::Expired));
 
     let mut other = config(TokenAlgorithm::EdDsa);
     other.issuer = "someone-else".into();
     let stranger = Tokens::new(&other).unwrap();
-    let (theirs, _) = stranger.mint(&session(now()), &index(), now()).unwrap();
+    let (theirs, _) = stranger.mint(&session(now()), now()).unwrap();
     assert_eq!(
         tokens.verify(&theirs),
         Err(TokenRejection::Invalid),
@@ -120,7 +124,7 @@ fn tampered_expired_and_foreign_tokens_are_refused() {
         c.issuer = iss.into();
         c.audience = aud.into();
         let forger = Tokens::new(&c).unwrap();
-        let (forged, _) = forger.mint(&session(now()), &index(), now()).unwrap();
+        let (forged, _) = forger.mint(&session(now()), now()).unwrap();
         assert_eq!(
             reference.verify(&forged),
             Err(TokenRejection::Invalid),
@@ -132,7 +136,7 @@ fn tampered_expired_and_foreign_tokens_are_refused() {
 #[test]
 fn alg_none_and_hs256_with_the_public_key_are_refused() {
     let tokens = Tokens::new(&config(TokenAlgorithm::EdDsa)).unwrap();
-    let (token, _) = tokens.mint(&session(now()), &index(), now()).unwrap();
+    let (token, _) = tokens.mint(&session(now()), now()).unwrap();
     let kid = tokens.jwks()["keys"][0]["kid"].as_str().unwrap().to_owned();
     let payload = token.split('.').nth(1).unwrap().to_owned();
 
@@ -172,11 +176,11 @@ fn a_key_ring_from_pem_files_rotates() {
     c.key_dir = Some(dir.path().into());
     c.signing_kid = Some("2026-01".into());
     let old = Tokens::new(&c).unwrap();
-    let (old_token, _) = old.mint(&session(now()), &index(), now()).unwrap();
+    let (old_token, _) = old.mint(&session(now()), now()).unwrap();
 
     c.signing_kid = None; // the last by name signs: 2026-02
     let rotated = Tokens::new(&c).unwrap();
-    let (new_token, _) = rotated.mint(&session(now()), &index(), now()).unwrap();
+    let (new_token, _) = rotated.mint(&session(now()), now()).unwrap();
     assert_eq!(
         jsonwebtoken::decode_header(&new_token)
             .unwrap()
@@ -206,4 +210,35 @@ fn jwt_shape() {
     assert!(looks_like_jwt("aaa.bbb.ccc"));
     assert!(!looks_like_jwt("IAM_S_abcdef"));
     assert!(!looks_like_jwt("q83vEjRWeJq83vEjRWeJq83vEjQ="));
+}
+
+#[test]
+fn tokens_resolve_in_any_process_with_the_same_key_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    std::fs::write(dir.path().join("k1.pem"), pem.as_bytes()).unwrap();
+    let mut c = config(TokenAlgorithm::EdDsa);
+    c.key_dir = Some(dir.path().into());
+    let (token, _) = Tokens::new(&c)
+        .unwrap()
+        .mint(&session(now()), now())
+        .unwrap();
+    // Another process (a restart, a replica): the same files, no shared memory.
+    let other = Tokens::new(&c).unwrap();
+    assert_eq!(other.resolve(&token).unwrap().id, "IAM_S_abc");
+    // A stranger with its own key cannot, even when it picks the same kid.
+    let dir2 = tempfile::tempdir().unwrap();
+    let key2 = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+    let pem2 = key2
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    std::fs::write(dir2.path().join("k1.pem"), pem2.as_bytes()).unwrap();
+    c.key_dir = Some(dir2.path().into());
+    assert_eq!(
+        Tokens::new(&c).unwrap().resolve(&token),
+        Err(TokenRejection::Invalid)
+    );
 }

@@ -1,10 +1,14 @@
-//! Shared harness: both simulators and the gateway in process on ephemeral ports.
+//! Shared harness: both simulators and the gateway in process on ephemeral ports, built with
+//! [`builder`] for any number of backends.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use idbridge_gateway::RunningGateway;
-use idbridge_gateway::config::Config;
+use idbridge_gateway::backend::{BackendKind, Kinds};
+use idbridge_gateway::config::{AppRoute, Config, Sources, load_with};
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
@@ -19,8 +23,28 @@ pub struct Harness {
     pub http: reqwest::Client,
 }
 
+/// Builds a harness: both simulators and a gateway in front of them, plus whatever backends
+/// (and kinds) a test adds. The configuration goes through the real loader, as environment
+/// variables, so a test's backend is configured exactly as an operator would configure it.
+#[derive(Default)]
+pub struct Builder<'a> {
+    kinds: Kinds,
+    env: HashMap<String, String>,
+    tweaks: Vec<Tweak<'a>>,
+}
+
+type Tweak<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+
+pub fn builder<'a>() -> Builder<'a> {
+    Builder::default()
+}
+
 pub async fn start() -> Harness {
-    start_with(|_| {}).await
+    builder().start().await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    builder().config(tweak).start().await
 }
 
 /// The process-wide subscriber: logs show for failing tests only (the test writer); RUST_LOG
@@ -33,30 +57,77 @@ pub fn init_logging() {
         .try_init();
 }
 
-pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
-    init_logging();
-    let opts = SimOptions::default();
-    let any = "127.0.0.1:0".parse().unwrap();
-    let enos = Simulator::start_enos(any, &opts).await.unwrap();
-    let netid = Simulator::start_netid(any, &opts).await.unwrap();
-    let mut config = Config::defaults().unwrap();
-    config.server.listen = any;
-    config.server.admin_listen = any;
-    config.backends.enos.url = enos.base_url().parse().unwrap();
-    config.backends.netid.url = netid.base_url().parse().unwrap();
-    config.backends.enos.timeout = Duration::from_secs(2);
-    config.backends.netid.timeout = Duration::from_secs(2);
-    tweak(&mut config);
-    let gw = RunningGateway::start(config).await.unwrap();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    Harness {
-        enos,
-        netid,
-        gw,
-        http,
+impl<'a> Builder<'a> {
+    /// Registers a backend kind the gateway does not have built in.
+    pub fn kind(mut self, kind: Arc<dyn BackendKind>) -> Self {
+        self.kinds = self.kinds.register(kind);
+        self
+    }
+
+    /// Sets one configuration key (`backends.acme.url`), as its environment variable would.
+    pub fn set(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.insert(Config::env_name(key), value.into());
+        self
+    }
+
+    /// A backend `[backends.<name>]` of `kind` at `url`.
+    pub fn backend(self, name: &str, kind: &str, url: &str) -> Self {
+        self.set(&format!("backends.{name}.kind"), kind)
+            .set(&format!("backends.{name}.url"), url)
+    }
+
+    /// Changes the loaded configuration before the gateway starts.
+    pub fn config(mut self, tweak: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        init_logging();
+        let opts = SimOptions::default();
+        let any = "127.0.0.1:0".parse().unwrap();
+        let enos = Simulator::start_enos(any, &opts).await.unwrap();
+        let netid = Simulator::start_netid(any, &opts).await.unwrap();
+        let builder = self
+            .set("server.listen", "127.0.0.1:0")
+            .set("server.admin_listen", "127.0.0.1:0")
+            .set("backends.enos.url", enos.base_url())
+            .set("backends.netid.url", netid.base_url())
+            .set("backends.enos.timeout", "2s")
+            .set("backends.netid.timeout", "2s");
+        let sources = Sources {
+            default_file: None,
+            file: None,
+            env: Some(builder.env),
+        };
+        let mut config = load_with(&sources, &builder.kinds).unwrap();
+        for tweak in builder.tweaks {
+            tweak(&mut config);
+        }
+        let gw = RunningGateway::start_with(config, builder.kinds)
+            .await
+            .unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Harness {
+            enos,
+            netid,
+            gw,
+            http,
+        }
+    }
+}
+
+/// A protected app route with the default timeouts.
+pub fn app_route(prefix: &str, upstream: &str, strip_prefix: bool) -> AppRoute {
+    let defaults = Config::defaults().unwrap();
+    AppRoute {
+        prefix: prefix.into(),
+        upstream: upstream.parse().unwrap(),
+        strip_prefix,
+        timeouts: defaults.backend("enos").unwrap().timeouts,
     }
 }
 

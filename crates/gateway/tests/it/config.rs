@@ -26,9 +26,14 @@ fn defaults_are_the_demo_topology() {
     let c = Config::defaults().unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(c.server.admin_listen.to_string(), "127.0.0.1:9090");
-    assert_eq!(c.backends.enos.url.as_str(), "http://127.0.0.1:18081/");
-    assert_eq!(c.backends.netid.url.as_str(), "http://127.0.0.1:18082/");
-    assert_eq!(c.backends.netid.soap_path, "/portal/service.svc");
+    let (enos, netid) = (c.backend("enos").unwrap(), c.backend("netid").unwrap());
+    assert_eq!(enos.url.as_str(), "http://127.0.0.1:18081/");
+    assert_eq!(enos.kind, "enos");
+    assert_eq!(netid.url.as_str(), "http://127.0.0.1:18082/");
+    assert_eq!(netid.option("soap_path"), "/portal/service.svc");
+    assert_eq!(enos.option("logout_path"), "/enos-iam-service/v2.0/logout");
+    assert_eq!(enos.timeouts.call, Duration::from_secs(5));
+    assert_eq!(enos.timeouts.read, Duration::from_secs(30));
     assert_eq!(c.cache.revalidate_after, Duration::from_secs(60));
     assert_eq!(c.limits.max_body_bytes, 64 * 1024);
     assert_eq!(c.log.format, LogFormat::Text);

@@ -8,8 +8,16 @@ use serde_json::json;
 
 /// Waits for a condition the test cannot be notified of (a simulator counter), with a deadline.
 async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    until_async(what, || std::future::ready(cond())).await
+}
+
+/// [`until`] for a condition that has to be awaited.
+async fn until_async<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut cond: impl FnMut() -> F,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !cond() {
+    while !cond().await {
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}"
@@ -106,7 +114,10 @@ async fn a_failing_backend_is_502_503_or_429_never_a_logout() {
 
 #[tokio::test]
 async fn a_slow_backend_times_out_with_504() {
-    let h = common::start_with(|c| c.backends.netid.timeout = Duration::from_millis(200)).await;
+    let h = common::start_with(|c| {
+        c.backend_mut("netid").unwrap().timeouts.call = Duration::from_millis(200)
+    })
+    .await;
     let id = h.netid_login_at(&h.netid.base_url()).await;
     h.netid.faults().set_stall(true);
     let (status, v) = h.netid_status(&id, 1).await;
@@ -193,8 +204,9 @@ async fn a_status_fetch_in_flight_cannot_resurrect_a_logged_out_session() {
             .send()
             .await
     });
-    until("the gateway to drop the session", || {
-        h.gw.state().cache.is_logged_out(&id)
+    let runtime = h.gw.runtime();
+    until_async("the gateway to drop the session", || {
+        runtime.store.is_revoked(&id)
     })
     .await;
     h.enos.faults().set_stall(false);

@@ -242,8 +242,8 @@ async fn request_ids_are_kept_or_made_and_passed_upstream() {
     let (upstream, head) = capture_upstream().await;
     let (enos_upstream, enos_head) = capture_upstream().await;
     let h = common::start_with(|c| {
-        c.backends.netid.url = upstream.parse().unwrap();
-        c.backends.enos.url = enos_upstream.parse().unwrap();
+        c.backend_mut("netid").unwrap().url = upstream.parse().unwrap();
+        c.backend_mut("enos").unwrap().url = enos_upstream.parse().unwrap();
     })
     .await;
     let resp = h
@@ -292,10 +292,10 @@ async fn reload_applies_new_settings_and_keeps_sessions() {
         .await;
     assert_eq!(status, 200);
 
-    let mut config = h.gw.state().config.clone();
+    let mut config = h.gw.runtime().config.clone();
     config.limits.max_body_bytes = 1024;
-    config.backends.enos.timeout = Duration::from_millis(750);
-    let restart_needed = h.gw.reload(config).unwrap();
+    config.backend_mut("enos").unwrap().timeouts.call = Duration::from_millis(750);
+    let restart_needed = h.gw.reload(config).await.unwrap();
     assert!(restart_needed.is_empty(), "{restart_needed:?}");
 
     let (status, _) = h
@@ -314,9 +314,9 @@ async fn reload_applies_new_settings_and_keeps_sessions() {
         "and is still a cache hit"
     );
 
-    let mut config = h.gw.state().config.clone();
+    let mut config = h.gw.runtime().config.clone();
     config.server.listen = "127.0.0.1:1".parse().unwrap();
-    let restart_needed = h.gw.reload(config).unwrap();
+    let restart_needed = h.gw.reload(config).await.unwrap();
     assert_eq!(
         restart_needed.len(),
         1,
@@ -334,14 +334,10 @@ async fn reload_brings_new_routes_and_keys() {
     );
     let jwks_before = h.get_json("/.well-known/jwks.json").await.1;
 
-    let mut config = h.gw.state().config.clone();
-    config.routes = vec![idbridge_gateway::config::AppRoute {
-        prefix: "/app/".into(),
-        upstream: app.parse().unwrap(),
-        strip_prefix: false,
-    }];
+    let mut config = h.gw.runtime().config.clone();
+    config.routes = vec![common::app_route("/app/", &app, false)];
     config.tokens.algorithm = idbridge_gateway::config::TokenAlgorithm::Es256;
-    h.gw.reload(config).unwrap();
+    h.gw.reload(config).await.unwrap();
 
     let resp = h.http.get(h.url("/app/x")).send().await.unwrap();
     assert_eq!(resp.status(), 401, "the new route exists and is protected");
@@ -353,8 +349,8 @@ async fn reload_brings_new_routes_and_keys() {
     assert_ne!(jwks_before, jwks_after);
 
     // An unchanged token configuration keeps its ring across a reload (a generated key survives).
-    let config = h.gw.state().config.clone();
-    h.gw.reload(config).unwrap();
+    let config = h.gw.runtime().config.clone();
+    h.gw.reload(config).await.unwrap();
     let jwks_again = h.get_json("/.well-known/jwks.json").await.1;
     assert_eq!(jwks_after, jwks_again);
 }

@@ -263,11 +263,7 @@ async fn echo_app() -> String {
 async fn protected_apps_get_the_verified_identity_only() {
     let app = echo_app().await;
     let h = common::start_with(|c| {
-        c.routes = vec![idbridge_gateway::config::AppRoute {
-            prefix: "/app/".into(),
-            upstream: app.parse().unwrap(),
-            strip_prefix: true,
-        }];
+        c.routes = vec![common::app_route("/app/", &app, true)];
     })
     .await;
     let resp = h

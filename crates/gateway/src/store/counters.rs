@@ -98,10 +98,6 @@ impl NetidCounters {
         self.inner.shards.iter().map(|s| s.lock().slots.len()).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn locate(&self, session_id: &str) -> (usize, u64) {
         let hash = self.inner.hasher.hash_one(session_id);
         ((hash % SHARDS as u64) as usize, hash)

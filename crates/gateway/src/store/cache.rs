@@ -1,26 +1,31 @@
-//! The session cache: `Arc<Session>`s in moka, keyed by backend session id. The key is the
+//! The in-process session cache: `Arc<Session>`s in moka, keyed by backend session id, with the
+//! index of sessions by subject and the live count per backend kept beside it. The key is the
 //! session's own id string (`SessionId::shared`), not a copy: at a million sessions every
 //! per-entry byte counts (benches/RESULTS.md).
 //!
-//! Rules it keeps (DESIGN §2):
-//! - an entry never outlives its session: per-entry expiry is the session's own time to live;
-//! - concurrent misses for one key make exactly one upstream call (moka `try_get_with`), and a
-//!   failed call is shared by its waiters but never cached;
-//! - after `revalidate_after` an entry is stale: the next lookup refreshes it from upstream, again
-//!   coalesced; if the backend is down the stale entry is served while it is still within expiry,
-//!   so a backend hiccup never logs anyone out;
-//! - logout leaves a tombstone, so a fetch already in flight cannot bring the session back.
+//! How it keeps the store's rules ([`super`]):
+//! - per-entry expiry is the session's own time to live;
+//! - concurrent misses for one key make one upstream call (moka `try_get_with`);
+//! - after `revalidate_after` an entry is stale: the next lookup refreshes it, again coalesced,
+//!   and a failed refresh serves the stale entry within its expiry;
+//! - revocation leaves a tombstone, so a fetch already in flight cannot bring the session back;
+//! - the subject index and the live counts follow moka's removal notifications, so neither needs
+//!   a scan.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use idbridge_session::{Session, SessionId, UnixTime};
+use idbridge_session::{Backend, Session, SessionId, UnixTime};
 use moka::Expiry;
 use moka::future::Cache;
+use moka::notification::RemovalCause;
+use parking_lot::Mutex;
 
-use crate::error::{FetchError, Rejection};
+use crate::error::{GatewayError, Rejection};
 
 /// How long a logged-out id stays refused locally. It only has to outlive any fetch that was in
 /// flight at logout (bounded by the upstream timeout); after that the backend itself refuses the id.
@@ -31,7 +36,7 @@ const REFRESH_BACKOFF: Duration = Duration::from_secs(5);
 
 /// How a lookup was answered; the label of the `idbridge_cache_lookups_total` metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CacheResult {
+pub enum Lookup {
     /// Answered from a fresh entry.
     Hit,
     /// Fetched from upstream by this lookup.
@@ -42,7 +47,9 @@ pub enum CacheResult {
     Stale,
 }
 
-impl CacheResult {
+impl Lookup {
+    pub const ALL: [Lookup; 4] = [Self::Hit, Self::Miss, Self::Coalesced, Self::Stale];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hit => "hit",
@@ -93,14 +100,33 @@ pub struct SessionCache {
     /// Single-flight for refreshes of present-but-stale entries (`sessions` coalesces misses).
     refreshes: Cache<String, Arc<Entry>>,
     tombstones: Cache<String, ()>,
-    revalidate_after: Duration,
+    /// In milliseconds; a reload changes it for every clone at once.
+    revalidate_after: Arc<AtomicU64>,
+    index: Arc<Index>,
 }
+
+/// What moka's removal notifications keep up to date: sessions by subject, and live counts.
+///
+/// Each indexed key holds a weak pointer to its entry, and a removal only unindexes the entry it
+/// names: a notification for a replaced or expired entry, delivered after the key was stored
+/// again, leaves the new entry indexed.
+#[derive(Default)]
+struct Index {
+    subjects: [Mutex<Subjects>; SHARDS],
+    hasher: std::collections::hash_map::RandomState,
+    live: Mutex<HashMap<Backend, u64>>,
+}
+
+/// Subject id → the keys of its sessions, each with its entry.
+type Subjects = HashMap<Arc<str>, Vec<(Arc<str>, Weak<Entry>)>>;
+
+const SHARDS: usize = 16;
 
 impl std::fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionCache")
             .field("entries", &self.sessions.entry_count())
-            .field("revalidate_after", &self.revalidate_after)
+            .field("revalidate_after", &self.revalidate_after())
             .finish()
     }
 }
@@ -109,10 +135,15 @@ impl std::fmt::Debug for SessionCache {
 
 impl SessionCache {
     pub fn new(max_sessions: u64, revalidate_after: Duration) -> Self {
+        let index = Arc::new(Index::default());
+        let unindex = index.clone();
         Self {
             sessions: Cache::builder()
                 .max_capacity(max_sessions)
                 .expire_after(SessionExpiry)
+                .eviction_listener(move |key, entry: Arc<Entry>, cause| {
+                    unindex.removed(&key, &entry, cause)
+                })
                 .build(),
             refreshes: Cache::builder()
                 .max_capacity(max_sessions.min(100_000))
@@ -122,16 +153,25 @@ impl SessionCache {
                 .max_capacity(max_sessions)
                 .time_to_live(TOMBSTONE_TTL)
                 .build(),
-            revalidate_after,
+            revalidate_after: Arc::new(AtomicU64::new(millis(revalidate_after))),
+            index,
         }
     }
 
-    /// The same cache (shared entries) with another revalidation age, for a configuration reload.
-    pub fn with_revalidate_after(&self, revalidate_after: Duration) -> Self {
-        Self {
-            revalidate_after,
-            ..self.clone()
-        }
+    /// Applies a reloaded revalidation age to every clone of this cache.
+    pub fn set_revalidate_after(&self, revalidate_after: Duration) {
+        self.revalidate_after
+            .store(millis(revalidate_after), Ordering::Relaxed);
+    }
+
+    fn revalidate_after(&self) -> Duration {
+        Duration::from_millis(self.revalidate_after.load(Ordering::Relaxed))
+    }
+
+    /// Stores `entry` under `key` and indexes it.
+    async fn store(&self, key: Arc<str>, entry: Arc<Entry>) {
+        self.index.stored(&key, &entry);
+        self.sessions.insert(key, entry).await;
     }
 
     /// Stores a session the gateway just saw confirmed by its backend (a login, a status answer).
@@ -143,11 +183,12 @@ impl SessionCache {
         let key = session.id.shared();
         let entry = entry(session, now)?;
         let session = entry.session.clone();
-        self.sessions.insert(key, entry).await;
+        self.store(key, entry).await;
         Some(session)
     }
 
     /// The cached session for `key` if present, unexpired and not logged out; never calls upstream.
+    #[cfg(test)]
     pub async fn peek(&self, key: &str, now: UnixTime) -> Option<Arc<Session>> {
         if self.tombstones.contains_key(key) {
             return None;
@@ -162,13 +203,13 @@ impl SessionCache {
         key: &str,
         now: UnixTime,
         fetch: F,
-    ) -> Result<(Arc<Session>, CacheResult), Arc<FetchError>>
+    ) -> Result<(Arc<Session>, Lookup), Arc<GatewayError>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Session, FetchError>>,
+        Fut: Future<Output = Result<Session, GatewayError>>,
     {
         if self.tombstones.contains_key(key) {
-            return Err(Arc::new(FetchError::Rejected(Rejection::LoggedOut)));
+            return Err(Arc::new(GatewayError::NotLoggedIn(Rejection::LoggedOut)));
         }
         let cached = self
             .sessions
@@ -176,8 +217,8 @@ impl SessionCache {
             .await
             .filter(|e| !e.session.is_expired(now));
         let result = match cached {
-            Some(e) if e.checked.elapsed() < self.revalidate_after => {
-                return Ok((e.session.clone(), CacheResult::Hit));
+            Some(e) if e.checked.elapsed() < self.revalidate_after() => {
+                return Ok((e.session.clone(), Lookup::Hit));
             }
             Some(stale) => self.refresh(key, now, stale, fetch).await?,
             None => {
@@ -190,13 +231,16 @@ impl SessionCache {
                 let init = async {
                     ran.store(true, Ordering::Relaxed);
                     let session = fetch().await?;
-                    self.checked_entry(shared.clone(), session, now)
+                    let entry = self.checked_entry(shared.clone(), session, now)?;
+                    // moka stores what this returns.
+                    self.index.stored(&shared, &entry);
+                    Ok::<_, GatewayError>(entry)
                 };
                 let e = self.sessions.try_get_with(shared.clone(), init).await?;
                 let how = if ran.load(Ordering::Relaxed) {
-                    CacheResult::Miss
+                    Lookup::Miss
                 } else {
-                    CacheResult::Coalesced
+                    Lookup::Coalesced
                 };
                 (e.session.clone(), how)
             }
@@ -204,7 +248,7 @@ impl SessionCache {
         // A logout may have landed while the fetch was in flight; it wins.
         if self.tombstones.contains_key(key) {
             self.sessions.invalidate(key).await;
-            return Err(Arc::new(FetchError::Rejected(Rejection::LoggedOut)));
+            return Err(Arc::new(GatewayError::NotLoggedIn(Rejection::LoggedOut)));
         }
         Ok(result)
     }
@@ -215,10 +259,10 @@ impl SessionCache {
         now: UnixTime,
         stale: Arc<Entry>,
         fetch: F,
-    ) -> Result<(Arc<Session>, CacheResult), Arc<FetchError>>
+    ) -> Result<(Arc<Session>, Lookup), Arc<GatewayError>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Session, FetchError>>,
+        Fut: Future<Output = Result<Session, GatewayError>>,
     {
         let ran = AtomicBool::new(false);
         let init = async {
@@ -227,18 +271,18 @@ impl SessionCache {
             match fetched {
                 Ok(session) => {
                     let e = self.checked_entry(stale.session.id.shared(), session, now)?;
-                    self.sessions.insert(e.session.id.shared(), e.clone()).await;
+                    self.store(e.session.id.shared(), e.clone()).await;
                     Ok(e)
                 }
-                Err(FetchError::Rejected(reason)) => {
+                Err(e @ GatewayError::NotLoggedIn(_)) => {
                     self.sessions.invalidate(key).await;
-                    Err(FetchError::Rejected(reason))
+                    Err(e)
                 }
                 Err(e) => {
                     // Backend down or misbehaving: keep serving the stale entry within its expiry,
                     // and wait a little before asking again.
                     let retry_at = Instant::now()
-                        .checked_sub(self.revalidate_after.saturating_sub(REFRESH_BACKOFF))
+                        .checked_sub(self.revalidate_after().saturating_sub(REFRESH_BACKOFF))
                         .unwrap_or_else(Instant::now);
                     let backoff = Arc::new(Entry {
                         session: stale.session.clone(),
@@ -246,9 +290,7 @@ impl SessionCache {
                         ttl: stale.session.time_to_live(now),
                     });
                     if !backoff.ttl.is_zero() {
-                        self.sessions
-                            .insert(stale.session.id.shared(), backoff)
-                            .await;
+                        self.store(stale.session.id.shared(), backoff).await;
                     }
                     Err(e)
                 }
@@ -263,13 +305,13 @@ impl SessionCache {
             Ok(e) => Ok((
                 e.session.clone(),
                 if coalesced {
-                    CacheResult::Coalesced
+                    Lookup::Coalesced
                 } else {
-                    CacheResult::Miss
+                    Lookup::Miss
                 },
             )),
-            Err(e) if matches!(*e, FetchError::Upstream(_)) => {
-                Ok((stale.session.clone(), CacheResult::Stale))
+            Err(e) if matches!(*e, GatewayError::Upstream(_)) => {
+                Ok((stale.session.clone(), Lookup::Stale))
             }
             Err(e) => Err(e),
         }
@@ -282,12 +324,12 @@ impl SessionCache {
         key: Arc<str>,
         mut session: Session,
         now: UnixTime,
-    ) -> Result<Arc<Entry>, FetchError> {
+    ) -> Result<Arc<Entry>, GatewayError> {
         if self.tombstones.contains_key(&*key) {
-            return Err(FetchError::Rejected(Rejection::LoggedOut));
+            return Err(GatewayError::NotLoggedIn(Rejection::LoggedOut));
         }
         session.id = SessionId::from(key);
-        entry(session, now).ok_or(FetchError::Rejected(Rejection::NotFound))
+        entry(session, now).ok_or(GatewayError::NotLoggedIn(Rejection::NotFound))
     }
 
     /// Logs `key` out locally: drops it and refuses it from now on, whatever is in flight.
@@ -302,24 +344,37 @@ impl SessionCache {
         self.tombstones.contains_key(key)
     }
 
-    /// Every cached, unexpired session with its cache key. O(n): for the admin API and scrapes.
-    pub fn sessions(&self, now: UnixTime) -> Vec<(Arc<str>, Arc<Session>)> {
+    /// Every cached, unexpired session. O(n): for the admin listing.
+    pub fn sessions(&self, now: UnixTime) -> Vec<Arc<Session>> {
         self.sessions
             .iter()
             .filter(|(_, e)| !e.session.is_expired(now))
-            .map(|(k, e)| (Arc::clone(&*k), e.session.clone()))
+            .map(|(_, e)| e.session.clone())
             .collect()
     }
 
-    /// Live sessions per backend: (EnOS, Net iD). O(n), like [`SessionCache::sessions`].
-    pub fn count_by_backend(&self, now: UnixTime) -> (i64, i64) {
-        self.sessions
+    /// The cached, unexpired, not logged-out sessions of `subject`, from the index.
+    pub fn sessions_of(&self, subject: &str, now: UnixTime) -> Vec<Arc<Session>> {
+        self.index
+            .of(subject)
+            .into_iter()
+            .filter(|e| !e.session.is_expired(now) && !self.is_logged_out(e.session.id.expose()))
+            .map(|e| e.session.clone())
+            .collect()
+    }
+
+    /// Cached sessions per backend, as notifications have reported them (run [`Self::sync`]
+    /// first for an exact figure).
+    pub fn live(&self) -> Vec<(Backend, u64)> {
+        let mut live: Vec<_> = self
+            .index
+            .live
+            .lock()
             .iter()
-            .filter(|(_, e)| !e.session.is_expired(now))
-            .fold((0, 0), |(e, n), (_, entry)| match entry.session.backend {
-                idbridge_session::Backend::ENOS => (e + 1, n),
-                _ => (e, n + 1),
-            })
+            .map(|(b, n)| (*b, *n))
+            .collect();
+        live.sort();
+        live
     }
 
     /// Approximate number of cached sessions.
@@ -335,6 +390,57 @@ impl SessionCache {
     pub async fn sync(&self) {
         self.sessions.run_pending_tasks().await;
     }
+}
+
+// === impl Index ===
+
+impl Index {
+    fn shard(&self, subject: &str) -> &Mutex<Subjects> {
+        &self.subjects[(self.hasher.hash_one(subject) % SHARDS as u64) as usize]
+    }
+
+    /// `entry` is about to be stored under `key`.
+    fn stored(&self, key: &Arc<str>, entry: &Arc<Entry>) {
+        *self.live.lock().entry(entry.session.backend).or_default() += 1;
+        let subject = entry.session.subject.id.as_str();
+        let mut shard = self.shard(subject).lock();
+        let keys = match shard.get_mut(subject) {
+            Some(keys) => keys,
+            None => shard.entry(Arc::from(subject)).or_default(),
+        };
+        let weak = Arc::downgrade(entry);
+        match keys.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = weak,
+            None => keys.push((key.clone(), weak)),
+        }
+    }
+
+    /// moka removed `entry` (replaced, expired, evicted or invalidated).
+    fn removed(&self, key: &Arc<str>, entry: &Arc<Entry>, _cause: RemovalCause) {
+        if let Some(n) = self.live.lock().get_mut(&entry.session.backend) {
+            *n = n.saturating_sub(1);
+        }
+        let subject = entry.session.subject.id.as_str();
+        let mut shard = self.shard(subject).lock();
+        if let Some(keys) = shard.get_mut(subject) {
+            keys.retain(|(k, w)| !(k == key && Weak::as_ptr(w) == Arc::as_ptr(entry)));
+            if keys.is_empty() {
+                shard.remove(subject);
+            }
+        }
+    }
+
+    fn of(&self, subject: &str) -> Vec<Arc<Entry>> {
+        let shard = self.shard(subject).lock();
+        shard
+            .get(subject)
+            .map(|keys| keys.iter().filter_map(|(_, w)| w.upgrade()).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn entry(session: Session, now: UnixTime) -> Option<Arc<Entry>> {

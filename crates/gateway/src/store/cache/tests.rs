@@ -5,8 +5,8 @@ use std::time::Duration;
 use idbridge_session::{Backend, Session, SessionId, UnixTime};
 use tokio::sync::oneshot;
 
-use super::{CacheResult, SessionCache};
-use crate::error::{FetchError, Rejection, UpstreamError};
+use super::{Lookup, SessionCache};
+use crate::error::{GatewayError, Rejection, UpstreamError};
 
 const NOW: UnixTime = UnixTime(1_700_000_000);
 
@@ -28,7 +28,7 @@ async fn hit_after_insert_makes_no_fetch() {
         .await
         .unwrap();
     assert_eq!(s.id.expose(), "a");
-    assert_eq!(how, CacheResult::Hit);
+    assert_eq!(how, Lookup::Hit);
 }
 
 #[tokio::test]
@@ -56,14 +56,12 @@ async fn concurrent_misses_make_one_fetch() {
         results.push(t.await.unwrap().unwrap().1);
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(
-        results.iter().filter(|r| **r == CacheResult::Miss).count(),
-        1
+    assert_eq!(results.iter().filter(|r| **r == Lookup::Miss).count(), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Lookup::Miss | Lookup::Coalesced | Lookup::Hit))
     );
-    assert!(results.iter().all(|r| matches!(
-        r,
-        CacheResult::Miss | CacheResult::Coalesced | CacheResult::Hit
-    )));
 }
 
 #[tokio::test]
@@ -71,16 +69,16 @@ async fn errors_are_not_cached() {
     let cache = SessionCache::new(100, Duration::from_secs(60));
     let err = cache
         .get_or_fetch("k", NOW, || async {
-            Err(FetchError::Upstream(UpstreamError::Unreachable))
+            Err(GatewayError::Upstream(UpstreamError::Unreachable))
         })
         .await
         .unwrap_err();
-    assert_eq!(*err, FetchError::Upstream(UpstreamError::Unreachable));
+    assert_eq!(*err, GatewayError::Upstream(UpstreamError::Unreachable));
     let (_, how) = cache
         .get_or_fetch("k", NOW, || async { Ok(session("k", 600)) })
         .await
         .unwrap();
-    assert_eq!(how, CacheResult::Miss, "the failure left nothing behind");
+    assert_eq!(how, Lookup::Miss, "the failure left nothing behind");
 }
 
 #[tokio::test]
@@ -90,11 +88,11 @@ async fn stale_entries_refresh_and_survive_a_down_backend() {
 
     let (s, how) = cache
         .get_or_fetch("k", NOW, || async {
-            Err(FetchError::Upstream(UpstreamError::Timeout))
+            Err(GatewayError::Upstream(UpstreamError::Timeout))
         })
         .await
         .unwrap();
-    assert_eq!(how, CacheResult::Stale);
+    assert_eq!(how, Lookup::Stale);
     assert_eq!(s.id.expose(), "k");
 
     let mut fresh = session("k", 600);
@@ -103,7 +101,7 @@ async fn stale_entries_refresh_and_survive_a_down_backend() {
         .get_or_fetch("k", NOW, || async { Ok(fresh) })
         .await
         .unwrap();
-    assert_eq!(how, CacheResult::Miss);
+    assert_eq!(how, Lookup::Miss);
     assert_eq!(s.subject.name, "refreshed");
 }
 
@@ -113,11 +111,11 @@ async fn a_rejected_refresh_drops_the_entry() {
     cache.insert(session("k", 600), NOW).await.unwrap();
     let err = cache
         .get_or_fetch("k", NOW, || async {
-            Err(FetchError::Rejected(Rejection::NotFound))
+            Err(GatewayError::NotLoggedIn(Rejection::NotFound))
         })
         .await
         .unwrap_err();
-    assert_eq!(*err, FetchError::Rejected(Rejection::NotFound));
+    assert_eq!(*err, GatewayError::NotLoggedIn(Rejection::NotFound));
     assert!(cache.peek("k", NOW).await.is_none());
 }
 
@@ -132,7 +130,7 @@ async fn expired_sessions_are_neither_stored_nor_served() {
         .get_or_fetch("k", later, || async { Ok(session("k", 600)) })
         .await
         .unwrap();
-    assert_eq!(how, CacheResult::Miss);
+    assert_eq!(how, Lookup::Miss);
 }
 
 #[tokio::test]
@@ -156,10 +154,44 @@ async fn logout_beats_a_fetch_already_in_flight() {
     cache.remove("k").await;
     release.send(()).unwrap();
     let err = fetching.await.unwrap().unwrap_err();
-    assert_eq!(*err, FetchError::Rejected(Rejection::LoggedOut));
+    assert_eq!(*err, GatewayError::NotLoggedIn(Rejection::LoggedOut));
     assert!(cache.peek("k", NOW).await.is_none());
     assert!(
         cache.insert(session("k", 600), NOW).await.is_none(),
         "no resurrection by insert either"
     );
+}
+
+#[tokio::test]
+async fn subjects_are_indexed_and_live_counts_follow_removals() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let mut a = session("a", 600);
+    a.subject.id = "u1".into();
+    let mut b = session("b", 600);
+    b.subject.id = "u1".into();
+    let mut c = session("c", 600);
+    c.subject.id = "u2".into();
+    c.backend = Backend::NETID;
+    for s in [a, b, c] {
+        cache.insert(s, NOW).await.unwrap();
+    }
+    // Storing "a" again replaces it: still one entry, still indexed once.
+    let mut a2 = session("a", 900);
+    a2.subject.id = "u1".into();
+    cache.insert(a2, NOW).await.unwrap();
+    cache.sync().await;
+    let mut of_u1: Vec<_> = cache
+        .sessions_of("u1", NOW)
+        .iter()
+        .map(|s| s.id.expose().to_owned())
+        .collect();
+    of_u1.sort();
+    assert_eq!(of_u1, ["a", "b"]);
+    assert_eq!(cache.live(), vec![(Backend::ENOS, 2), (Backend::NETID, 1)]);
+
+    cache.remove("a").await;
+    cache.sync().await;
+    assert_eq!(cache.sessions_of("u1", NOW).len(), 1);
+    assert_eq!(cache.live(), vec![(Backend::ENOS, 1), (Backend::NETID, 1)]);
+    assert!(cache.sessions_of("nobody", NOW).is_empty());
 }

@@ -1,0 +1,285 @@
+//! The Net iD Portal backend (kind `netid`): Login, GetLoginStatus and Logout upstream.
+//!
+//! The gateway always asks the portal over REST, whatever its caller spoke. Net iD requires each
+//! session's `Count` to increase strictly (PROTOCOLS §2.4) while the gateway answers some calls
+//! from its store, so the client's counter and the upstream's drift apart: every upstream call
+//! takes its `Count` from the store ([`SessionStore::next_count`]), never a repeated or lower one.
+//! Session ids are base64 of 20 random bytes (PROTOCOLS §2.3).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use idbridge_protocol::Limits;
+use idbridge_protocol::netid::{
+    self as codec, LoginResponse, LogoutRequest, StatusCode, StatusRequest, rest, soap,
+};
+use idbridge_session::{Backend, Session, SessionId, UnixTime};
+
+use super::{
+    BackendKind, BuildContext, Built, IdentityBackend, LoginCall, LoginResult, OptionSpec,
+    check_path, forward_as_is, named,
+};
+use crate::endpoint::{Call, Endpoint, RawReply};
+use crate::error::{GatewayError, LoginOutcome, Rejection, UpstreamError};
+use crate::face::netid::{LOGIN, LOGOUT, NetidFace, REST_PREFIX, STATUS};
+use crate::face::{Face, PathMatch};
+use crate::store::SessionStore;
+
+pub const DEFAULT_SOAP_PATH: &str = soap::PATH;
+
+const OPTIONS: &[OptionSpec] = &[OptionSpec {
+    key: "soap_path",
+    default: DEFAULT_SOAP_PATH,
+    meaning: "path of the portal's SOAP 1.1 endpoint",
+    check: check_path,
+}];
+
+/// The `netid` kind.
+#[derive(Debug)]
+pub struct NetidKind;
+
+/// One Net iD Portal.
+#[derive(Debug)]
+pub struct NetidBackend {
+    name: Backend,
+    endpoint: Arc<Endpoint>,
+    soap_path: String,
+    limits: Limits,
+    store: Arc<dyn SessionStore>,
+}
+
+// === impl NetidKind ===
+
+impl BackendKind for NetidKind {
+    fn kind(&self) -> &'static str {
+        "netid"
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        OPTIONS
+    }
+
+    fn default_url(&self) -> Option<&'static str> {
+        Some("http://127.0.0.1:18082")
+    }
+
+    fn build(&self, cx: BuildContext<'_>) -> Result<Built, String> {
+        let name = cx.config.name;
+        let soap_path = cx.config.option("soap_path").to_owned();
+        let faces: Vec<Arc<dyn Face>> = vec![
+            Arc::new(NetidFace::rest(name)),
+            Arc::new(NetidFace::soap(name, &soap_path)),
+        ];
+        Ok(Built {
+            backend: Arc::new(NetidBackend {
+                name,
+                endpoint: cx.endpoint,
+                soap_path: soap_path.clone(),
+                limits: cx.upstream_limits,
+                store: cx.store,
+            }),
+            faces,
+            proxied: vec![
+                (PathMatch::Prefix(REST_PREFIX.into()), 0),
+                (PathMatch::Exact(soap_path), 1),
+            ],
+        })
+    }
+}
+
+// === impl NetidBackend ===
+
+#[async_trait]
+impl IdentityBackend for NetidBackend {
+    fn name(&self) -> Backend {
+        self.name
+    }
+
+    fn endpoint(&self) -> &Arc<Endpoint> {
+        &self.endpoint
+    }
+
+    fn recognises(&self, id: &str) -> bool {
+        id.len() == 28 && STANDARD.decode(id).is_ok_and(|b| b.len() == 20)
+    }
+
+    async fn login(
+        &self,
+        login: LoginCall<'_>,
+        now: UnixTime,
+    ) -> Result<LoginResult, GatewayError> {
+        let (raw, answer) = match login {
+            LoginCall::Native(req) => {
+                let raw = forward_as_is(&self.endpoint, "login", req).await?;
+                let answer = match (raw.status, req.path == self.soap_path) {
+                    (200, true) => soap::decode_login_response(&raw.body, &self.limits).ok(),
+                    (200, false) => rest::decode_login_response(&raw.body, &self.limits).ok(),
+                    _ => None,
+                };
+                (Some(raw), answer)
+            }
+            LoginCall::Unified { request, .. } => {
+                let body = request.to_netid(now).ok_or(GatewayError::Internal(
+                    "a login for another backend reached Net iD",
+                ))?;
+                let reply = self
+                    .call(LOGIN, "login", rest::encode_login_request(&body))
+                    .await?;
+                let answer = rest::decode_login_response(&reply.body, &self.limits)
+                    .map_err(|e| bad(&e.to_string()))?;
+                (None, Some(answer))
+            }
+        };
+        let (outcome, id) = classify(answer);
+        if outcome == LoginOutcome::Error {
+            tracing::warn!(backend = %self.name, "Net iD login answer not understood");
+        }
+        let session = match id {
+            Some(id) => {
+                // A new session: the portal has seen no `Count` for it yet.
+                self.store.reset_count(id.expose()).await;
+                match self.fetch(id.expose(), 0, now).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        tracing::warn!(backend = %self.name, error = %e,
+                            "Net iD session not known after login");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(LoginResult {
+            outcome,
+            session,
+            raw,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        id: &str,
+        client_count: u64,
+        now: UnixTime,
+    ) -> Result<Session, GatewayError> {
+        let req = StatusRequest {
+            session_id: SessionId::new(id),
+            count: self.store.next_count(id, client_count).await,
+            blob: None,
+        };
+        let reply = self
+            .call(STATUS, "status", rest::encode_status_request(&req))
+            .await?;
+        let status = rest::decode_login_status(&reply.body, &self.limits)
+            .map_err(|e| bad(&e.to_string()))?;
+        match status.status.code {
+            StatusCode::Success if status.logged_in() => {
+                codec::session_from_login_status(&status, SessionId::new(id), now)
+                    .map(|s| named(s, self.name))
+                    .map_err(|e| bad(&e.to_string()).into())
+            }
+            StatusCode::Success | StatusCode::InvalidSession => {
+                Err(GatewayError::NotLoggedIn(Rejection::NotFound))
+            }
+            other => Err(bad(&format!("GetLoginStatus answered {}", other.as_str())).into()),
+        }
+    }
+
+    async fn logout(&self, id: &str, client_count: u64) -> Result<(), GatewayError> {
+        let req = LogoutRequest {
+            session_id: SessionId::new(id),
+            count: self.store.next_count(id, client_count).await,
+            blob: None,
+        };
+        let reply = self
+            .call(LOGOUT, "logout", rest::encode_logout_request(&req))
+            .await?;
+        self.store.forget_count(id).await;
+        let resp = rest::decode_logout_response(&reply.body, &self.limits)
+            .map_err(|e| bad(&e.to_string()))?;
+        match resp.status.code {
+            StatusCode::Success => Ok(()),
+            StatusCode::InvalidSession => Err(GatewayError::NotLoggedIn(Rejection::NotFound)),
+            other => Err(bad(&format!("Logout answered {}", other.as_str())).into()),
+        }
+    }
+}
+
+impl NetidBackend {
+    async fn call(
+        &self,
+        path: &str,
+        op: &'static str,
+        body: Vec<u8>,
+    ) -> Result<RawReply, UpstreamError> {
+        let call = Call {
+            op,
+            path,
+            headers: vec![("content-type", rest::CONTENT_TYPE.to_owned())],
+            body: Bytes::from(body),
+        };
+        let reply = self.endpoint.post(call).await?;
+        if reply.status != 200 {
+            return Err(UpstreamError::Status(reply.status));
+        }
+        Ok(reply)
+    }
+}
+
+/// A Login answer, classified once: the outcome, and the new session's id on success.
+fn classify(answer: Option<LoginResponse>) -> (LoginOutcome, Option<SessionId>) {
+    match answer {
+        Some(LoginResponse {
+            session_id: Some(id),
+            status,
+            ..
+        }) if status.is_success() => (LoginOutcome::Success, Some(id)),
+        Some(resp) => match resp.status.code {
+            StatusCode::AccessDenied => (LoginOutcome::BadCredentials, None),
+            StatusCode::InvalidInput => (LoginOutcome::Refused, None),
+            _ => (LoginOutcome::Error, None),
+        },
+        None => (LoginOutcome::Error, None),
+    }
+}
+
+fn bad(detail: &str) -> UpstreamError {
+    UpstreamError::BadResponse(detail.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idbridge_protocol::netid::Status;
+
+    #[test]
+    fn login_answers_are_classified_once() {
+        let answer = |code, id: Option<&str>| LoginResponse {
+            session_id: id.map(SessionId::new),
+            certificate: None,
+            value: None,
+            status: Status::new(code, ""),
+        };
+        assert_eq!(
+            classify(Some(answer(StatusCode::Success, Some("s")))).0,
+            LoginOutcome::Success
+        );
+        assert_eq!(
+            classify(Some(answer(StatusCode::AccessDenied, None))).0,
+            LoginOutcome::BadCredentials
+        );
+        assert_eq!(
+            classify(Some(answer(StatusCode::InvalidInput, None))).0,
+            LoginOutcome::Refused
+        );
+        assert_eq!(
+            classify(Some(answer(StatusCode::Success, None))).0,
+            LoginOutcome::Error,
+            "success without a session id"
+        );
+        assert_eq!(classify(None).0, LoginOutcome::Error);
+    }
+}

@@ -1,0 +1,320 @@
+//! Endpoints: how the gateway reaches one backend or protected app, built once per configuration.
+//!
+//! An endpoint is where a URL becomes connections, for all three kinds of traffic alike: proxied
+//! requests (the Pingora peer, [`Endpoint::peer`]), the gateway's own calls (its HTTP client,
+//! [`Endpoint::post`]), and the readiness probe ([`Endpoint::probe`]). So addresses, timeouts and
+//! (later) TLS are configured in one place.
+//!
+//! Addresses are resolved when the endpoint is built and refreshed in the background
+//! ([`Endpoint::refresh`]); a request never waits for DNS. When a refresh fails the last good
+//! addresses are kept. An IP literal is never looked up.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::HeaderMap;
+use pingora::prelude::HttpPeer;
+use url::Url;
+
+use crate::config::Timeouts;
+use crate::error::UpstreamError;
+use crate::metrics::Metrics;
+
+tokio::task_local! {
+    /// The `X-Request-Id` of the client request being served. Set around the interception core
+    /// so that every call the gateway makes on a request's behalf (a status fetch on a miss, a
+    /// logout) carries it without threading it through each function. A coalesced fetch runs in
+    /// the first caller's task and so carries that caller's id.
+    pub static REQUEST_ID: Arc<str>;
+}
+
+/// Backend answers are read whole to be normalised; bounded generously but firmly.
+const MAX_ANSWER: usize = 4 << 20;
+
+/// One outgoing call the gateway makes itself.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The `operation` label: `login`, `status`, `logout` or `forward`.
+    pub op: &'static str,
+    pub path: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+/// A backend's answer at the HTTP level: status, headers, body, untouched.
+#[derive(Clone, Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The `backend` label of upstream metrics, and the name in log lines.
+    label: &'static str,
+    url: Url,
+    host: String,
+    port: u16,
+    literal: bool,
+    addrs: Arc<ArcSwap<Vec<SocketAddr>>>,
+    next: AtomicUsize,
+    timeouts: Timeouts,
+    http: reqwest::Client,
+    metrics: Metrics,
+}
+
+/// The HTTP client's resolver: this endpoint's current addresses, never a lookup.
+#[derive(Debug)]
+struct Addresses(Arc<ArcSwap<Vec<SocketAddr>>>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("`{0}` has no host")]
+    NoHost(Url),
+    #[error("building the HTTP client: {0}")]
+    Client(String),
+}
+
+// === impl Endpoint ===
+
+impl Endpoint {
+    /// An endpoint for `url` (scheme, host and port are used; paths are the caller's). Nothing
+    /// is resolved or connected yet: call [`Endpoint::refresh`] before serving.
+    pub fn new(
+        label: &'static str,
+        url: &Url,
+        timeouts: Timeouts,
+        metrics: Metrics,
+    ) -> Result<Self, EndpointError> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| EndpointError::NoHost(url.clone()))?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let literal = host.parse::<IpAddr>().ok();
+        let initial = literal.map(|ip| vec![SocketAddr::new(ip, port)]);
+        let addrs = Arc::new(ArcSwap::from_pointee(initial.unwrap_or_default()));
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(Addresses(addrs.clone())))
+            .connect_timeout(timeouts.connect)
+            .pool_idle_timeout(timeouts.idle)
+            .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| EndpointError::Client(e.to_string()))?;
+        Ok(Self {
+            label,
+            url: url.clone(),
+            host,
+            port,
+            literal: literal.is_some(),
+            addrs,
+            next: AtomicUsize::new(0),
+            timeouts,
+            http,
+            metrics,
+        })
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.label
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// The addresses connections go to now.
+    pub fn addresses(&self) -> Arc<Vec<SocketAddr>> {
+        self.addrs.load_full()
+    }
+
+    /// Looks the host up again (never on a request's path). A failed or empty lookup keeps the
+    /// addresses already known; returns whether any address is known.
+    pub async fn refresh(&self) -> bool {
+        if self.literal {
+            return true;
+        }
+        match tokio::net::lookup_host((self.host.as_str(), self.port)).await {
+            Ok(found) => {
+                let mut found: Vec<SocketAddr> = found.collect();
+                found.sort();
+                found.dedup();
+                if !found.is_empty() && *self.addrs.load_full() != found {
+                    tracing::info!(endpoint = self.label, addresses = ?found, "endpoint resolved");
+                    self.addrs.store(Arc::new(found));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = self.label, host = %self.host, error = %e,
+                    "resolving the endpoint failed; keeping its last addresses");
+            }
+        }
+        !self.addrs.load().is_empty()
+    }
+
+    /// The Pingora peer for one proxied request: the next address in turn, with this
+    /// endpoint's timeouts. `None` while no address is known.
+    pub fn peer(&self) -> Option<Box<HttpPeer>> {
+        let addrs = self.addrs.load();
+        let addr = *addrs.get(self.next.fetch_add(1, Ordering::Relaxed) % addrs.len().max(1))?;
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        let t = &self.timeouts;
+        peer.options.connection_timeout = Some(t.connect);
+        peer.options.read_timeout = Some(t.read);
+        peer.options.write_timeout = Some(t.write);
+        peer.options.idle_timeout = Some(t.idle);
+        Some(Box::new(peer))
+    }
+
+    /// Whether the endpoint accepts a TCP connection within its connect timeout (at most 1 s).
+    pub async fn probe(&self) -> bool {
+        let Some(addr) = self.addrs.load().first().copied() else {
+            return false;
+        };
+        let limit = self.timeouts.connect.min(Duration::from_secs(1));
+        matches!(
+            tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// POSTs one call and returns the answer. 429 and 5xx are errors (a caller never has to
+    /// tell "down" from "no"); every other status is returned for the protocol layer to judge.
+    pub async fn post(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
+        let op = call.op;
+        let started = Instant::now();
+        let result = self.send(call).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.label(),
+        };
+        self.metrics
+            .upstream_requests
+            .with_label_values(&[self.label, op, outcome])
+            .inc();
+        self.metrics
+            .upstream_duration
+            .with_label_values(&[self.label, op])
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
+        let url = self
+            .url
+            .join(call.path)
+            .map_err(|e| UpstreamError::BadResponse(format!("bad upstream path: {e}")))?;
+        let mut req = self
+            .http
+            .post(url)
+            .timeout(self.timeouts.call)
+            .body(call.body);
+        let given = call.headers.iter().any(|(name, _)| *name == "x-request-id");
+        if let (false, Ok(id)) = (given, REQUEST_ID.try_with(Arc::clone)) {
+            req = req.header("x-request-id", &*id);
+        }
+        for (name, value) in call.headers {
+            req = req.header(name, value);
+        }
+        let resp = req.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        if status == 429 {
+            return Err(UpstreamError::Throttled);
+        }
+        if status >= 500 {
+            return Err(UpstreamError::Status(status));
+        }
+        let headers = resp.headers().clone();
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(UpstreamError::BadResponse("answer too large".into()));
+        }
+        let body = resp.bytes().await.map_err(classify)?;
+        if body.len() > MAX_ANSWER {
+            return Err(UpstreamError::BadResponse("answer too large".into()));
+        }
+        Ok(RawReply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn classify(e: reqwest::Error) -> UpstreamError {
+    if e.is_timeout() {
+        UpstreamError::Timeout
+    } else if e.is_body() || e.is_decode() {
+        UpstreamError::BadResponse("answer cut short".into())
+    } else {
+        UpstreamError::Unreachable
+    }
+}
+
+// === impl Addresses ===
+
+impl reqwest::dns::Resolve for Addresses {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let addrs = self.0.load_full();
+        Box::pin(async move {
+            if addrs.is_empty() {
+                return Err("the endpoint's host has not been resolved".into());
+            }
+            let iter: reqwest::dns::Addrs = Box::new((*addrs).clone().into_iter());
+            Ok(iter)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeouts() -> Timeouts {
+        let s = Duration::from_secs(1);
+        Timeouts {
+            connect: s,
+            read: s,
+            write: s,
+            idle: s,
+            request: s,
+            call: s,
+        }
+    }
+
+    #[tokio::test]
+    async fn literals_need_no_lookup_and_names_are_resolved_off_the_request_path() {
+        let m = Metrics::new().unwrap();
+        let lit = Endpoint::new(
+            "a",
+            &"http://127.0.0.1:9".parse().unwrap(),
+            timeouts(),
+            m.clone(),
+        )
+        .unwrap();
+        assert_eq!(*lit.addresses(), vec!["127.0.0.1:9".parse().unwrap()]);
+        let peer = lit.peer().unwrap();
+        assert_eq!(peer.options.read_timeout, Some(Duration::from_secs(1)));
+
+        let named =
+            Endpoint::new("b", &"http://localhost:9".parse().unwrap(), timeouts(), m).unwrap();
+        assert!(
+            named.peer().is_none(),
+            "nothing known before the first refresh"
+        );
+        assert!(named.refresh().await);
+        assert!(named.addresses().iter().all(|a| a.port() == 9));
+        assert!(named.peer().is_some());
+    }
+}

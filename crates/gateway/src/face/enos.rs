@@ -1,0 +1,194 @@
+//! The EnOS IAM face: Log In, Get Session Information, logout, as an EnOS client sends them.
+//!
+//! Errors keep the EnOS form: the flat envelope with its code. A session that is not live is a
+//! business error on HTTP 200 (30401 / 30404), as EnOS answers it; a failing backend is
+//! 502/503/504/429 with the envelope, so no client can read it as "logged out".
+
+use idbridge_protocol::Limits;
+use idbridge_protocol::enos::{self as codec, CONTENT_TYPE, EnosCode, LoginRequest};
+use idbridge_session::{Backend, Session, SessionId, UnixTime};
+
+use super::{Answer, Face, Intent, Login, Methods, Op, Request, RouteDecl, TOKEN_HEADER};
+use crate::error::{GatewayError, LoginOutcome, Rejection};
+use crate::reply::Reply;
+
+pub const LOGIN: &str = "/enos-iam-service/v2.0/login";
+pub const SESSION_INFO: &str = "/enos-iam-service/v2.0/session/info";
+/// Everything under it belongs to EnOS: what the gateway does not intercept is proxied.
+pub const PREFIX: &str = "/enos-iam-service/";
+
+/// The EnOS face of one EnOS backend (its logins go there).
+#[derive(Debug)]
+pub struct EnosFace {
+    backend: Backend,
+    logout_path: String,
+}
+
+// === impl EnosFace ===
+
+impl EnosFace {
+    pub fn new(backend: Backend, logout_path: &str) -> Self {
+        Self {
+            backend,
+            logout_path: logout_path.to_owned(),
+        }
+    }
+}
+
+impl Face for EnosFace {
+    fn name(&self) -> &'static str {
+        "enos"
+    }
+
+    fn routes(&self) -> Vec<RouteDecl> {
+        vec![
+            RouteDecl::op(LOGIN, Methods::Post, Op::Login),
+            RouteDecl::op(SESSION_INFO, Methods::Post, Op::Status),
+            RouteDecl::op(self.logout_path.clone(), Methods::Post, Op::Logout),
+        ]
+    }
+
+    fn decode(&self, op: Op, req: &Request, limits: &Limits) -> Result<Intent, GatewayError> {
+        let credential = || {
+            req.authorization
+                .as_deref()
+                .and_then(codec::parse_authorization)
+                .map(str::to_owned)
+        };
+        match op {
+            Op::Login => {
+                // Checked here so that a malformed login never reaches the backend; the body
+                // itself goes upstream untouched.
+                LoginRequest::decode(&req.body, limits)?;
+                Ok(Intent::Login(Login::Native {
+                    backend: self.backend,
+                }))
+            }
+            Op::Status => Ok(Intent::Status {
+                credential: credential(),
+                count: 0,
+            }),
+            Op::Logout => Ok(Intent::Logout {
+                credential: credential(),
+                count: 0,
+            }),
+            Op::Authorize => Err(GatewayError::NoRoute),
+        }
+    }
+
+    fn render(&self, _intent: &Intent, answer: Answer, now: UnixTime) -> Reply {
+        match answer {
+            Answer::Session {
+                session,
+                token: Some(token),
+            } => {
+                // A token holder never learns the backend session id: `session.id` echoes the
+                // token, which the gateway accepts wherever an id goes.
+                let mut shown = Session::clone(&session);
+                shown.id = SessionId::new(token);
+                session_info(&shown, now)
+            }
+            Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
+                session_info(&session, now)
+            }
+            Answer::NativeLogin { raw, token, .. } => {
+                let reply = Reply::upstream(raw);
+                match token {
+                    Some(t) => reply.with_header(TOKEN_HEADER, t.token),
+                    None => reply,
+                }
+            }
+            Answer::LoggedOut => Reply::json(200, CONTENT_TYPE, &codec::logout_response()),
+            Answer::Forwarded(raw) => Reply::upstream(raw),
+        }
+    }
+
+    fn error(&self, e: &GatewayError, _intent: Option<&Intent>) -> Reply {
+        let (status, code) = match e {
+            // Answered as EnOS itself would: a business error on HTTP 200.
+            GatewayError::NotLoggedIn(Rejection::NotFound) => (200, EnosCode::NotFound),
+            GatewayError::NotLoggedIn(_) => (200, EnosCode::InvalidToken),
+            GatewayError::LoginRefused(outcome) => match login_code(*outcome) {
+                Some(code) => (200, code),
+                None => (e.http_status(), EnosCode::Other(i64::from(e.http_status()))),
+            },
+            GatewayError::BadRequest(_) => (400, EnosCode::BadCredentials),
+            GatewayError::TooLarge { .. }
+            | GatewayError::Upstream(_)
+            | GatewayError::NoRoute
+            | GatewayError::Internal(_) => {
+                (e.http_status(), EnosCode::Other(i64::from(e.http_status())))
+            }
+        };
+        let message = match e {
+            GatewayError::NotLoggedIn(_) | GatewayError::LoginRefused(_) => code.message().into(),
+            _ => e.public_message(),
+        };
+        Reply::json(status, CONTENT_TYPE, &codec::failure(code, &message))
+    }
+}
+
+fn session_info(session: &Session, now: UnixTime) -> Reply {
+    Reply::json(
+        200,
+        CONTENT_TYPE,
+        &codec::session_info_response(session, now),
+    )
+}
+
+/// The EnOS code of a refused login, where EnOS has one.
+fn login_code(outcome: LoginOutcome) -> Option<EnosCode> {
+    match outcome {
+        LoginOutcome::BadCredentials => Some(EnosCode::BadCredentials),
+        LoginOutcome::Locked => Some(EnosCode::TooManyAttempts),
+        LoginOutcome::PasswordExpired => Some(EnosCode::PasswordExpired),
+        LoginOutcome::Disabled => Some(EnosCode::Disabled),
+        LoginOutcome::UnknownLink => Some(EnosCode::NotFound),
+        LoginOutcome::Success | LoginOutcome::Refused | LoginOutcome::Error => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::UpstreamError;
+
+    fn face() -> EnosFace {
+        EnosFace::new(Backend::ENOS, "/enos-iam-service/v2.0/logout")
+    }
+
+    fn body(r: &Reply) -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn not_logged_in_is_a_business_error_on_200() {
+        let r = face().error(&GatewayError::NotLoggedIn(Rejection::NotFound), None);
+        assert_eq!((r.status, body(&r)["status"].as_i64()), (200, Some(30404)));
+        let r = face().error(&GatewayError::NotLoggedIn(Rejection::Missing), None);
+        assert_eq!((r.status, body(&r)["status"].as_i64()), (200, Some(30401)));
+    }
+
+    #[test]
+    fn a_failing_backend_keeps_its_http_status() {
+        let r = face().error(&GatewayError::Upstream(UpstreamError::Timeout), None);
+        assert_eq!(r.status, 504);
+        assert_eq!(body(&r)["success"], false);
+    }
+
+    #[test]
+    fn status_takes_bearer_or_bare_ids() {
+        let req = Request {
+            authorization: Some("Bearer IAM_S_x".into()),
+            ..Request::default()
+        };
+        let i = face().decode(Op::Status, &req, &Limits::default()).unwrap();
+        assert_eq!(
+            i,
+            Intent::Status {
+                credential: Some("IAM_S_x".into()),
+                count: 0
+            }
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! The Net iD Portal faces: Login, GetLoginStatus and Logout over REST/JSON and over SOAP 1.1.
+//!
+//! Both bindings carry the same messages, so one type serves both and only decoding and encoding
+//! look at the binding. A session that is not live is answered as the portal answers it
+//! (`IsLoggedIn` False, `Status` InvalidSession, on HTTP 200); a failing backend is
+//! 502/503/504/429 with a non-Success `Status` (REST) or an `s:Server` Fault (SOAP).
+
+use idbridge_protocol::netid::soap::{Method, SoapAction};
+use idbridge_protocol::netid::{
+    self as codec, LoginStatus, LogoutRequest, LogoutResponse, Status, StatusCode, StatusRequest,
+    rest, soap,
+};
+use idbridge_protocol::{DecodeError, Limits};
+use idbridge_session::{Backend, UnixTime};
+
+use super::{
+    Answer, Dispatched, Face, Intent, Login, Methods, Op, Request, RouteDecl, RouteInput, Select,
+    TOKEN_HEADER,
+};
+use crate::error::GatewayError;
+use crate::reply::Reply;
+
+pub use idbridge_protocol::netid::rest::{
+    LOGIN_PATH as LOGIN, LOGIN_STATUS_PATH as STATUS, LOGOUT_PATH as LOGOUT,
+};
+/// Everything under it belongs to Net iD's REST binding: what is not intercepted is proxied.
+pub const REST_PREFIX: &str = "/api/";
+
+/// Which of the portal's two bindings a face speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Rest,
+    Soap,
+}
+
+/// A Net iD face of one Net iD backend (its logins go there).
+#[derive(Debug)]
+pub struct NetidFace {
+    backend: Backend,
+    binding: Binding,
+    soap_path: String,
+}
+
+// === impl NetidFace ===
+
+impl NetidFace {
+    pub fn rest(backend: Backend) -> Self {
+        Self {
+            backend,
+            binding: Binding::Rest,
+            soap_path: String::new(),
+        }
+    }
+
+    pub fn soap(backend: Backend, soap_path: &str) -> Self {
+        Self {
+            backend,
+            binding: Binding::Soap,
+            soap_path: soap_path.to_owned(),
+        }
+    }
+
+    fn decode_status(&self, req: &Request, limits: &Limits) -> Result<StatusRequest, DecodeError> {
+        match self.binding {
+            Binding::Soap => {
+                soap::parse_request(&req.body, limits).and_then(|r| soap::decode_status_request(&r))
+            }
+            Binding::Rest => rest::decode_status_request(&req.body, limits),
+        }
+    }
+
+    fn decode_logout(&self, req: &Request, limits: &Limits) -> Result<LogoutRequest, DecodeError> {
+        match self.binding {
+            Binding::Soap => {
+                soap::parse_request(&req.body, limits).and_then(|r| soap::decode_logout_request(&r))
+            }
+            Binding::Rest => rest::decode_logout_request(&req.body, limits),
+        }
+    }
+
+    fn login_status(&self, status: &LoginStatus) -> Reply {
+        match self.binding {
+            Binding::Soap => Reply::new(200, soap::CONTENT_TYPE, soap::encode_login_status(status)),
+            Binding::Rest => Reply::new(200, rest::CONTENT_TYPE, rest::encode_login_status(status)),
+        }
+    }
+
+    fn logout_response(&self, resp: &LogoutResponse) -> Reply {
+        match self.binding {
+            Binding::Soap => {
+                Reply::new(200, soap::CONTENT_TYPE, soap::encode_logout_response(resp))
+            }
+            Binding::Rest => {
+                Reply::new(200, rest::CONTENT_TYPE, rest::encode_logout_response(resp))
+            }
+        }
+    }
+
+    /// A failure the portal would not answer with a `Status` of the message itself.
+    fn failure(&self, status: u16, code: StatusCode, client_fault: bool, message: &str) -> Reply {
+        match self.binding {
+            Binding::Soap => {
+                let faultcode = if client_fault { "s:Client" } else { "s:Server" };
+                Reply::new(
+                    status,
+                    soap::CONTENT_TYPE,
+                    soap::encode_fault(faultcode, message),
+                )
+            }
+            Binding::Rest => Reply::new(
+                status,
+                rest::CONTENT_TYPE,
+                rest::encode_status(&Status::new(code, message)),
+            ),
+        }
+    }
+}
+
+/// The client's `Count`, echoed in every answer about its call.
+fn count_of(intent: Option<&Intent>) -> u64 {
+    match intent {
+        Some(Intent::Status { count, .. } | Intent::Logout { count, .. }) => *count,
+        _ => 0,
+    }
+}
+
+fn non_empty(id: &idbridge_session::SessionId) -> Option<String> {
+    (!id.is_empty()).then(|| id.expose().to_owned())
+}
+
+impl Face for NetidFace {
+    fn name(&self) -> &'static str {
+        match self.binding {
+            Binding::Rest => "netid_rest",
+            Binding::Soap => "netid_soap",
+        }
+    }
+
+    fn routes(&self) -> Vec<RouteDecl> {
+        match self.binding {
+            Binding::Rest => vec![
+                RouteDecl::op(LOGIN, Methods::Post, Op::Login),
+                RouteDecl::op(STATUS, Methods::Post, Op::Status),
+                RouteDecl::op(LOGOUT, Methods::Post, Op::Logout),
+            ],
+            // One endpoint for every method: the `SOAPAction` header names the call.
+            Binding::Soap => vec![RouteDecl::exact(
+                self.soap_path.clone(),
+                Methods::Post,
+                Select::Dispatch,
+            )],
+        }
+    }
+
+    /// Only the three calls the gateway understands are intercepted (the action is
+    /// case-sensitive, as WCF's is); every other portal method is the backend's.
+    fn dispatch(&self, req: &RouteInput<'_>) -> Dispatched {
+        match req.soap_action.map(SoapAction::parse) {
+            Some(Ok(action)) => match action.method() {
+                Method::Login => Dispatched::Op(Op::Login),
+                Method::GetLoginStatus => Dispatched::Op(Op::Status),
+                Method::Logout => Dispatched::Op(Op::Logout),
+                _ => Dispatched::Pass,
+            },
+            _ => Dispatched::Pass,
+        }
+    }
+
+    fn decode(&self, op: Op, req: &Request, limits: &Limits) -> Result<Intent, GatewayError> {
+        match op {
+            Op::Login => {
+                // Checked so that a malformed login never reaches the portal; the body itself
+                // goes upstream untouched.
+                match self.binding {
+                    Binding::Soap => soap::parse_request(&req.body, limits)
+                        .and_then(|r| soap::decode_login_request(&r))?,
+                    Binding::Rest => rest::decode_login_request(&req.body, limits)?,
+                };
+                Ok(Intent::Login(Login::Native {
+                    backend: self.backend,
+                }))
+            }
+            Op::Status => {
+                let sr = self.decode_status(req, limits)?;
+                if sr.blob.is_some() {
+                    // Encrypted: the gateway cannot read it, so it neither answers nor caches it.
+                    return Ok(Intent::Forward {
+                        backend: self.backend,
+                        revoke: None,
+                    });
+                }
+                Ok(Intent::Status {
+                    credential: non_empty(&sr.session_id),
+                    count: sr.count,
+                })
+            }
+            Op::Logout => {
+                let lr = self.decode_logout(req, limits)?;
+                let credential = non_empty(&lr.session_id);
+                if lr.blob.is_some() && credential.is_some() {
+                    return Ok(Intent::Forward {
+                        backend: self.backend,
+                        revoke: credential,
+                    });
+                }
+                Ok(Intent::Logout {
+                    credential,
+                    count: lr.count,
+                })
+            }
+            Op::Authorize => Err(GatewayError::NoRoute),
+        }
+    }
+
+    fn render(&self, intent: &Intent, answer: Answer, now: UnixTime) -> Reply {
+        let count = count_of(Some(intent));
+        match answer {
+            Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
+                self.login_status(&codec::login_status_from_session(&session, count, now))
+            }
+            Answer::NativeLogin { raw, token, .. } => {
+                let reply = Reply::upstream(raw);
+                match token {
+                    Some(t) => reply.with_header(TOKEN_HEADER, t.token),
+                    None => reply,
+                }
+            }
+            Answer::LoggedOut => self.logout_response(&LogoutResponse {
+                count: Some(count),
+                status: Status::success(),
+            }),
+            Answer::Forwarded(raw) => Reply::upstream(raw),
+        }
+    }
+
+    fn error(&self, e: &GatewayError, intent: Option<&Intent>) -> Reply {
+        let count = count_of(intent);
+        let message = e.public_message();
+        match e {
+            // Answered as the portal itself would: a Status on HTTP 200.
+            GatewayError::NotLoggedIn(_) => match intent {
+                Some(Intent::Logout { .. }) => self.logout_response(&LogoutResponse {
+                    count: Some(count),
+                    status: Status::new(StatusCode::InvalidSession, "The session is not logged in"),
+                }),
+                _ => self.login_status(&codec::not_logged_in(count)),
+            },
+            // SOAP 1.1 carries faults on HTTP 500.
+            GatewayError::BadRequest(_) => {
+                let status = if self.binding == Binding::Soap {
+                    500
+                } else {
+                    400
+                };
+                self.failure(status, StatusCode::InvalidInput, true, &message)
+            }
+            GatewayError::TooLarge { .. } => {
+                self.failure(413, StatusCode::InvalidInput, true, &message)
+            }
+            GatewayError::LoginRefused(_)
+            | GatewayError::Upstream(_)
+            | GatewayError::NoRoute
+            | GatewayError::Internal(_) => {
+                self.failure(e.http_status(), StatusCode::InternalError, false, &message)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Rejection, UpstreamError};
+
+    fn soap_face() -> NetidFace {
+        NetidFace::soap(Backend::NETID, soap::PATH)
+    }
+
+    fn input<'a>(action: Option<&'a str>) -> RouteInput<'a> {
+        RouteInput {
+            method: "POST",
+            path: soap::PATH,
+            query: None,
+            soap_action: action,
+        }
+    }
+
+    #[test]
+    fn soap_dispatches_on_the_action() {
+        let ns = "http://www.pointsharp.com/netid/server/portal/IServiceSoap/";
+        let f = soap_face();
+        let at = |m: &str| f.dispatch(&input(Some(&format!("\"{ns}{m}\""))));
+        assert_eq!(at("Login"), Dispatched::Op(Op::Login));
+        assert_eq!(at("GetLoginStatus"), Dispatched::Op(Op::Status));
+        assert_eq!(at("Logout"), Dispatched::Op(Op::Logout));
+        assert_eq!(at("GetObject"), Dispatched::Pass);
+        assert_eq!(at("getloginstatus"), Dispatched::Pass, "case-sensitive");
+        assert_eq!(f.dispatch(&input(None)), Dispatched::Pass);
+    }
+
+    #[test]
+    fn errors_keep_the_count_and_the_binding() {
+        let f = NetidFace::rest(Backend::NETID);
+        let intent = Intent::Status {
+            credential: Some("x".into()),
+            count: 7,
+        };
+        let r = f.error(
+            &GatewayError::NotLoggedIn(Rejection::NotFound),
+            Some(&intent),
+        );
+        assert_eq!(r.status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["Count"], "7");
+        assert_eq!(v["IsLoggedIn"], "False");
+        let r = soap_face().error(&GatewayError::Upstream(UpstreamError::Unreachable), None);
+        assert_eq!(r.status, 503);
+        assert!(String::from_utf8_lossy(&r.body).contains("s:Server"));
+    }
+}

@@ -1,0 +1,413 @@
+//! The router: built once per configuration from what faces, backends and apps declare, then a
+//! pure function of method, path, query and `SOAPAction`.
+//!
+//! Order: a face's declared route (exact path first, then the longest prefix); a protected app's
+//! prefix; a path proxied to a backend (exact, then the longest prefix); else not found. Only
+//! declared paths are intercepted: anything else under a backend's prefix goes to that backend
+//! untouched, so a path the gateway does not understand is the backend's to answer, never
+//! silently reinterpreted here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::Problem;
+use crate::face::{Dispatched, Doc, Face, Methods, Op, PathMatch, RouteInput, Select};
+
+/// Where a request goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Answered by a face (index into the router's faces), possibly after backend calls.
+    Face { face: usize, op: Op },
+    /// Served from memory.
+    Document(Doc),
+    /// Proxied untouched to a backend; its errors speak `face`'s protocol.
+    Proxy { backend: usize, face: usize },
+    /// A protected app (index into the configured routes): proxied only for a valid session.
+    App(usize),
+    /// Not the gateway's and not a backend's.
+    NotFound,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    face: usize,
+    methods: Methods,
+    select: Select,
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct Router {
+    faces: Vec<Arc<dyn Face>>,
+    exact: HashMap<String, Vec<Entry>>,
+    /// Longest prefix first.
+    prefixed: Vec<(String, Entry)>,
+    apps: Vec<String>,
+    proxy_exact: HashMap<String, (usize, usize)>,
+    /// Longest prefix first.
+    proxy_prefixed: Vec<(String, (usize, usize))>,
+}
+
+/// Paths the gateway keeps for itself, whatever its faces declare today.
+const GATEWAY_OWNED: &[&str] = &["/idbridge/", "/.well-known/"];
+
+// === impl Router ===
+
+impl Router {
+    /// Builds the router. `proxied` is each backend's `(path, backend index, face index)`;
+    /// `apps` the protected apps' prefixes. Two faces claiming one route, or an app prefix
+    /// overlapping a face's or backend's path, are problems.
+    pub fn build(
+        faces: Vec<Arc<dyn Face>>,
+        proxied: Vec<(PathMatch, usize, usize)>,
+        apps: Vec<String>,
+    ) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut router = Self {
+            apps: apps.clone(),
+            ..Self::default()
+        };
+        let mut owned: Vec<String> = GATEWAY_OWNED.iter().map(|p| (*p).to_owned()).collect();
+        for (i, face) in faces.iter().enumerate() {
+            for decl in face.routes() {
+                owned.push(decl.path.as_str().to_owned());
+                let entry = Entry {
+                    face: i,
+                    methods: decl.methods,
+                    select: decl.select,
+                };
+                match decl.path {
+                    PathMatch::Exact(p) => {
+                        let entries = router.exact.entry(p.clone()).or_default();
+                        if let Some(other) =
+                            entries.iter().find(|e| overlap(e.methods, decl.methods))
+                        {
+                            problems.push(clash(&p, faces[other.face].name(), face.name()));
+                        }
+                        entries.push(entry);
+                    }
+                    PathMatch::Prefix(p) => router.prefixed.push((p, entry)),
+                }
+            }
+        }
+        for (path, backend, face) in proxied {
+            owned.push(path.as_str().to_owned());
+            match path {
+                PathMatch::Exact(p) => {
+                    if router
+                        .proxy_exact
+                        .insert(p.clone(), (backend, face))
+                        .is_some()
+                    {
+                        problems.push(clash(&p, "a backend", "another backend"));
+                    }
+                }
+                PathMatch::Prefix(p) => {
+                    if router.proxy_prefixed.iter().any(|(q, _)| *q == p) {
+                        problems.push(clash(&p, "a backend", "another backend"));
+                    }
+                    router.proxy_prefixed.push((p, (backend, face)));
+                }
+            }
+        }
+        for (i, app) in apps.iter().enumerate() {
+            let wanted = format!("{}/", app.trim_end_matches('/'));
+            let collides = owned.iter().any(|p| {
+                p.starts_with(&wanted)
+                    || wanted.starts_with(p.as_str())
+                    || *p == wanted.trim_end_matches('/')
+            });
+            if collides {
+                problems.push(Problem {
+                    key: format!("routes[{i}].prefix"),
+                    message: "overlaps a path the gateway or a backend owns".into(),
+                });
+            }
+        }
+        router
+            .prefixed
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        router
+            .proxy_prefixed
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        router.faces = faces;
+        if problems.is_empty() {
+            Ok(router)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn faces(&self) -> &[Arc<dyn Face>] {
+        &self.faces
+    }
+
+    pub fn route(&self, req: &RouteInput<'_>) -> Target {
+        let declared = self.exact.get(req.path).into_iter().flatten().chain(
+            self.prefixed
+                .iter()
+                .filter(|(p, _)| req.path.starts_with(p.as_str()))
+                .map(|(_, e)| e),
+        );
+        for e in declared.filter(|e| e.methods.allows(req.method)) {
+            let chosen = match e.select {
+                Select::Op(op) => Dispatched::Op(op),
+                Select::Document(doc) => Dispatched::Document(doc),
+                Select::Dispatch => self.faces[e.face].dispatch(req),
+            };
+            match chosen {
+                Dispatched::Op(op) => return Target::Face { face: e.face, op },
+                Dispatched::Document(doc) => return Target::Document(doc),
+                Dispatched::Pass => {}
+            }
+        }
+        if let Some(i) = self.apps.iter().position(|p| under(req.path, p)) {
+            return Target::App(i);
+        }
+        let proxied = self.proxy_exact.get(req.path).or_else(|| {
+            self.proxy_prefixed
+                .iter()
+                .find(|(p, _)| req.path.starts_with(p.as_str()))
+                .map(|(_, t)| t)
+        });
+        match proxied {
+            Some(&(backend, face)) => Target::Proxy { backend, face },
+            None => Target::NotFound,
+        }
+    }
+}
+
+fn overlap(a: Methods, b: Methods) -> bool {
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        .iter()
+        .any(|m| a.allows(m) && b.allows(m))
+}
+
+fn clash(path: &str, first: &str, second: &str) -> Problem {
+    Problem {
+        key: "backends".into(),
+        message: format!("{first} and {second} both claim {path}"),
+    }
+}
+
+/// `path` is `prefix` or below it (`/app` matches `/app`, `/app/x`, not `/apple`).
+fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::face::enos::{EnosFace, LOGIN as ENOS_LOGIN, SESSION_INFO};
+    use crate::face::netid::{LOGIN, LOGOUT, NetidFace, STATUS};
+    use crate::face::unified::{AUTH, JWKS, OPENAPI, SESSION, UnifiedFace};
+    use crate::face::unified_soap::{PATH as UNIFIED_SOAP, UnifiedSoapFace};
+    use idbridge_session::Backend;
+
+    const NS: &str = "http://www.pointsharp.com/netid/server/portal/IServiceSoap/";
+    const SOAP: &str = "/portal/service.svc";
+
+    /// Faces 0 unified, 1 unified SOAP, 2 EnOS, 3 Net iD REST, 4 Net iD SOAP; backends 0 EnOS,
+    /// 1 Net iD.
+    fn router(apps: &[&str]) -> Router {
+        let faces: Vec<Arc<dyn Face>> = vec![
+            Arc::new(UnifiedFace),
+            Arc::new(UnifiedSoapFace),
+            Arc::new(EnosFace::new(
+                Backend::ENOS,
+                "/enos-iam-service/v2.0/logout",
+            )),
+            Arc::new(NetidFace::rest(Backend::NETID)),
+            Arc::new(NetidFace::soap(Backend::NETID, SOAP)),
+        ];
+        let proxied = vec![
+            (PathMatch::Prefix("/enos-iam-service/".into()), 0, 2),
+            (PathMatch::Prefix("/api/".into()), 1, 3),
+            (PathMatch::Exact(SOAP.into()), 1, 4),
+        ];
+        Router::build(
+            faces,
+            proxied,
+            apps.iter().map(|a| (*a).to_owned()).collect(),
+        )
+        .unwrap()
+    }
+
+    fn at(
+        r: &Router,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        action: Option<&str>,
+    ) -> Target {
+        r.route(&RouteInput {
+            method,
+            path,
+            query,
+            soap_action: action,
+        })
+    }
+
+    fn face(face: usize, op: Op) -> Target {
+        Target::Face { face, op }
+    }
+
+    const ENOS_PROXY: Target = Target::Proxy {
+        backend: 0,
+        face: 2,
+    };
+    const NETID_PROXY: Target = Target::Proxy {
+        backend: 1,
+        face: 3,
+    };
+
+    #[test]
+    fn enos_calls() {
+        let r = router(&[]);
+        assert_eq!(at(&r, "POST", ENOS_LOGIN, None, None), face(2, Op::Login));
+        assert_eq!(
+            at(&r, "POST", SESSION_INFO, None, None),
+            face(2, Op::Status)
+        );
+        assert_eq!(
+            at(&r, "POST", "/enos-iam-service/v2.0/logout", None, None),
+            face(2, Op::Logout)
+        );
+        assert_eq!(at(&r, "GET", ENOS_LOGIN, None, None), ENOS_PROXY);
+        assert_eq!(
+            at(
+                &r,
+                "POST",
+                "/enos-iam-service/v2.0/organization/info",
+                None,
+                None
+            ),
+            ENOS_PROXY
+        );
+        assert_eq!(
+            at(&r, "POST", "/enos-iam-service/v2.0/login/", None, None),
+            ENOS_PROXY
+        );
+    }
+
+    #[test]
+    fn netid_rest_calls() {
+        let r = router(&[]);
+        assert_eq!(at(&r, "POST", LOGIN, None, None), face(3, Op::Login));
+        assert_eq!(at(&r, "POST", STATUS, None, None), face(3, Op::Status));
+        assert_eq!(at(&r, "POST", LOGOUT, None, None), face(3, Op::Logout));
+        assert_eq!(at(&r, "POST", "/api/object/get", None, None), NETID_PROXY);
+        assert_eq!(at(&r, "GET", "/api/anything/else", None, None), NETID_PROXY);
+    }
+
+    #[test]
+    fn soap_dispatches_on_the_action() {
+        let r = router(&[]);
+        let action = |m: &str| format!("\"{NS}{m}\"");
+        let soap = |a: &str| at(&r, "POST", SOAP, None, Some(a));
+        assert_eq!(soap(&action("Login")), face(4, Op::Login));
+        assert_eq!(soap(&action("GetLoginStatus")), face(4, Op::Status));
+        assert_eq!(soap(&action("Logout")), face(4, Op::Logout));
+        let soap_proxy = Target::Proxy {
+            backend: 1,
+            face: 4,
+        };
+        assert_eq!(soap(&action("GetObject")), soap_proxy);
+        assert_eq!(
+            soap(&action("getloginstatus")),
+            soap_proxy,
+            "case-sensitive"
+        );
+        assert_eq!(at(&r, "POST", SOAP, None, None), soap_proxy);
+        assert_eq!(
+            at(&r, "GET", SOAP, Some("wsdl"), Some(&action("Login"))),
+            soap_proxy
+        );
+    }
+
+    #[test]
+    fn everything_else_is_not_found() {
+        let r = router(&[]);
+        assert_eq!(at(&r, "GET", "/", None, None), Target::NotFound);
+        assert_eq!(
+            at(&r, "GET", "/enos-iam-service", None, None),
+            Target::NotFound
+        );
+        assert_eq!(at(&r, "GET", "/apix/login", None, None), Target::NotFound);
+    }
+
+    #[test]
+    fn gateway_faces_and_documents() {
+        let r = router(&[]);
+        assert_eq!(
+            at(&r, "POST", "/idbridge/v1/login", None, None),
+            face(0, Op::Login)
+        );
+        assert_eq!(at(&r, "GET", SESSION, None, None), face(0, Op::Status));
+        assert_eq!(
+            at(&r, "POST", "/idbridge/v1/logout", None, None),
+            face(0, Op::Logout)
+        );
+        assert_eq!(at(&r, "GET", AUTH, None, None), face(0, Op::Authorize));
+        assert_eq!(
+            at(&r, "POST", "/idbridge/v1/auth/app/page", None, None),
+            face(0, Op::Authorize)
+        );
+        assert_eq!(at(&r, "GET", JWKS, None, None), Target::Document(Doc::Jwks));
+        assert_eq!(
+            at(&r, "GET", OPENAPI, None, None),
+            Target::Document(Doc::OpenApi)
+        );
+        assert_eq!(
+            at(
+                &r,
+                "POST",
+                UNIFIED_SOAP,
+                None,
+                Some("\"urn:idbridge:v1/Login\"")
+            ),
+            face(1, Op::Login)
+        );
+        assert_eq!(
+            at(&r, "POST", UNIFIED_SOAP, None, None),
+            face(1, Op::Status)
+        );
+        assert_eq!(
+            at(&r, "GET", "/idbridge/v2/unknown", None, None),
+            Target::NotFound
+        );
+        assert_eq!(
+            at(&r, "GET", UNIFIED_SOAP, Some("wsdl"), None),
+            Target::Document(Doc::Wsdl)
+        );
+    }
+
+    #[test]
+    fn protected_apps_by_prefix() {
+        let r = router(&["/app/", "/reports"]);
+        assert_eq!(at(&r, "GET", "/app/", None, None), Target::App(0));
+        assert_eq!(at(&r, "GET", "/app/page", None, None), Target::App(0));
+        assert_eq!(at(&r, "GET", "/app", None, None), Target::App(0));
+        assert_eq!(at(&r, "GET", "/apple", None, None), Target::NotFound);
+        assert_eq!(at(&r, "GET", "/reports/q1", None, None), Target::App(1));
+        assert_eq!(
+            at(&r, "GET", "/api/login/status/get", None, None),
+            NETID_PROXY
+        );
+    }
+
+    #[test]
+    fn apps_cannot_take_what_faces_and_backends_own() {
+        let faces: Vec<Arc<dyn Face>> = vec![Arc::new(UnifiedFace)];
+        for bad in ["/idbridge/x/", "/api/", "/api/sub/", "/portal/", "/"] {
+            let proxied = vec![
+                (PathMatch::Prefix("/api/".into()), 0, 0),
+                (PathMatch::Exact(SOAP.into()), 0, 0),
+            ];
+            let err = Router::build(faces.clone(), proxied, vec![bad.to_owned()]).unwrap_err();
+            assert_eq!(err[0].key, "routes[0].prefix", "{bad}");
+        }
+    }
+}

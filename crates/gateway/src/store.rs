@@ -1,0 +1,86 @@
+//! The session store: what the gateway remembers between requests, behind one trait.
+//!
+//! Sessions keyed by backend session id, revocation markers, Net iD upstream call counters, an
+//! index of sessions by subject, and counters for throttling. [`LocalStore`] keeps all of it in
+//! this process (moka); a shared implementation lets replicas behave as one.
+//!
+//! Rules every implementation keeps (DESIGN §2):
+//! - a session is never kept beyond its own expiry;
+//! - concurrent lookups of one unknown session make exactly one backend call, and a failed call
+//!   is shared by its waiters but never stored;
+//! - past `revalidate_after`, a lookup refreshes from the backend; if the backend cannot answer,
+//!   the stored session is served while it is within expiry (a backend hiccup logs nobody out);
+//! - a revoked session stays refused, whatever fetch was in flight when it was revoked.
+
+mod cache;
+mod counters;
+mod local;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use idbridge_session::{Backend, Session, UnixTime};
+
+use crate::error::GatewayError;
+
+pub use cache::Lookup;
+pub use local::LocalStore;
+
+/// A fetch from the backend, started only when the store needs it.
+pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<Session, GatewayError>> + Send + 'a>>;
+
+/// Makes the [`Fetch`] for a lookup; not called at all on a hit.
+pub type Fetcher<'a> = dyn Fn() -> Fetch<'a> + Send + Sync + 'a;
+
+/// See the module documentation.
+#[async_trait]
+pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// The session `id`: stored and fresh, else from `fetch` (one call however many ask at
+    /// once), with how it was found. A revoked id is refused without a fetch.
+    async fn get_or_fetch(
+        &self,
+        id: &str,
+        now: UnixTime,
+        fetch: &Fetcher<'_>,
+    ) -> Result<(Arc<Session>, Lookup), GatewayError>;
+
+    /// Stores a session its backend just confirmed (a login). An expired or revoked session is
+    /// not stored: `None`.
+    async fn insert(&self, session: Session, now: UnixTime) -> Option<Arc<Session>>;
+
+    /// Refuses `id` from now on, whatever is in flight, and drops it; returns what was stored.
+    async fn revoke(&self, id: &str) -> Option<Arc<Session>>;
+
+    /// Whether `id` was revoked (logged out through the gateway).
+    async fn is_revoked(&self, id: &str) -> bool;
+
+    /// The Net iD `Count` for the next upstream call about `id`: strictly above every count
+    /// used before, and never below the client's own (`client`, 0 if none).
+    async fn next_count(&self, id: &str, client: u64) -> u64;
+
+    /// A session just logged in: the upstream has seen no `Count` for it yet.
+    async fn reset_count(&self, id: &str);
+
+    /// A session that ended: its counter can go.
+    async fn forget_count(&self, id: &str);
+
+    /// The live sessions of one subject, from an index (no scan).
+    async fn sessions_of(&self, subject: &str, now: UnixTime) -> Vec<Arc<Session>>;
+
+    /// Every live session. O(n): for the admin listing only.
+    async fn sessions(&self, now: UnixTime) -> Vec<Arc<Session>>;
+
+    /// Counts one event under `key` in a fixed window of `window` (which starts at the key's
+    /// first event) and returns the count so far, this one included. For throttling.
+    async fn hit(&self, key: &str, window: Duration) -> u64;
+
+    /// Live sessions per backend, kept as sessions come and go (no scan).
+    async fn live(&self) -> Vec<(Backend, u64)>;
+
+    /// Applies a reloaded `revalidate_after` to lookups from now on.
+    fn set_revalidate_after(&self, revalidate_after: Duration);
+}
