@@ -4,9 +4,13 @@
 //! session's `Count` to increase strictly (PROTOCOLS §2.4) while the gateway answers some calls
 //! from its store, so the client's counter and the upstream's drift apart: every upstream call
 //! takes its `Count` from the store ([`SessionStore::next_count`]), never a repeated or lower one.
+//! When the portal still refuses a count (`InvalidCount`: the store lost the session's counter,
+//! after a restart or an eviction, while the portal kept its own), the call is made once more with
+//! a count taken from the clock (milliseconds since 1970), above any count counted from 1.
 //! Session ids are base64 of 20 random bytes (PROTOCOLS §2.3).
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -14,7 +18,8 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use idbridge_protocol::Limits;
 use idbridge_protocol::netid::{
-    self as codec, LoginResponse, LogoutRequest, StatusCode, StatusRequest, rest, soap,
+    self as codec, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, StatusCode,
+    StatusRequest, rest, soap,
 };
 use idbridge_session::{Backend, Session, SessionId, UnixTime};
 
@@ -165,16 +170,11 @@ impl IdentityBackend for NetidBackend {
         client_count: u64,
         now: UnixTime,
     ) -> Result<Session, GatewayError> {
-        let req = StatusRequest {
-            session_id: SessionId::new(id),
-            count: self.store.next_count(id, client_count).await,
-            blob: None,
-        };
-        let reply = self
-            .call(STATUS, "status", rest::encode_status_request(&req))
-            .await?;
-        let status = rest::decode_login_status(&reply.body, &self.limits)
-            .map_err(|e| bad(&e.to_string()))?;
+        let count = self.store.next_count(id, client_count).await;
+        let mut status = self.status(id, count).await?;
+        if status.status.code == StatusCode::InvalidCount {
+            status = self.status(id, self.recount(id).await).await?;
+        }
         match status.status.code {
             StatusCode::Success if status.logged_in() => {
                 codec::session_from_login_status(&status, SessionId::new(id), now)
@@ -189,17 +189,12 @@ impl IdentityBackend for NetidBackend {
     }
 
     async fn logout(&self, id: &str, client_count: u64) -> Result<(), GatewayError> {
-        let req = LogoutRequest {
-            session_id: SessionId::new(id),
-            count: self.store.next_count(id, client_count).await,
-            blob: None,
-        };
-        let reply = self
-            .call(LOGOUT, "logout", rest::encode_logout_request(&req))
-            .await?;
+        let count = self.store.next_count(id, client_count).await;
+        let mut resp = self.logout_call(id, count).await?;
+        if resp.status.code == StatusCode::InvalidCount {
+            resp = self.logout_call(id, self.recount(id).await).await?;
+        }
         self.store.forget_count(id).await;
-        let resp = rest::decode_logout_response(&reply.body, &self.limits)
-            .map_err(|e| bad(&e.to_string()))?;
         match resp.status.code {
             StatusCode::Success => Ok(()),
             StatusCode::InvalidSession => Err(GatewayError::NotLoggedIn(Rejection::NotFound)),
@@ -209,6 +204,40 @@ impl IdentityBackend for NetidBackend {
 }
 
 impl NetidBackend {
+    async fn status(&self, id: &str, count: u64) -> Result<LoginStatus, UpstreamError> {
+        let req = StatusRequest {
+            session_id: SessionId::new(id),
+            count,
+            blob: None,
+        };
+        let reply = self
+            .call(STATUS, "status", rest::encode_status_request(&req))
+            .await?;
+        rest::decode_login_status(&reply.body, &self.limits).map_err(|e| bad(&e.to_string()))
+    }
+
+    async fn logout_call(&self, id: &str, count: u64) -> Result<LogoutResponse, UpstreamError> {
+        let req = LogoutRequest {
+            session_id: SessionId::new(id),
+            count,
+            blob: None,
+        };
+        let reply = self
+            .call(LOGOUT, "logout", rest::encode_logout_request(&req))
+            .await?;
+        rest::decode_logout_response(&reply.body, &self.limits).map_err(|e| bad(&e.to_string()))
+    }
+
+    /// The count after the portal refused one: from the clock, so above whatever the portal saw.
+    async fn recount(&self, id: &str) -> u64 {
+        tracing::info!(backend = %self.name,
+            "the portal has seen a higher Count than the store remembers; counting on from the clock");
+        let clock = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.store.next_count(id, clock).await
+    }
+
     async fn call(
         &self,
         path: &str,

@@ -21,6 +21,9 @@ pub struct Harness {
     pub netid: Simulator,
     pub gw: RunningGateway,
     pub http: reqwest::Client,
+    /// What the gateway was started with, for a restart.
+    pub config: Config,
+    pub kinds: Kinds,
 }
 
 /// Builds a harness: both simulators and a gateway in front of them, plus whatever backends
@@ -104,7 +107,7 @@ impl<'a> Builder<'a> {
         for tweak in builder.tweaks {
             tweak(&mut config);
         }
-        let gw = RunningGateway::start_with(config, builder.kinds)
+        let gw = RunningGateway::start_with(config.clone(), builder.kinds.clone())
             .await
             .unwrap();
         let http = reqwest::Client::builder()
@@ -116,6 +119,8 @@ impl<'a> Builder<'a> {
             netid,
             gw,
             http,
+            config,
+            kinds: builder.kinds,
         }
     }
 }
@@ -168,6 +173,8 @@ impl Harness {
             mut netid,
             gw,
             http,
+            config,
+            kinds,
         } = self;
         let any = "127.0.0.1:0".parse().unwrap();
         let opts = SimOptions::default();
@@ -189,6 +196,34 @@ impl Harness {
             netid,
             gw,
             http,
+            config,
+            kinds,
+        }
+    }
+
+    /// Stops the gateway and starts a new one with the same configuration (same key ring), in
+    /// front of the same simulators: what a restart of the process does. Listeners on port 0
+    /// come back on new ports; use `gw.base_url()` after.
+    pub async fn restart(self) -> Harness {
+        let Harness {
+            enos,
+            netid,
+            gw,
+            http,
+            config,
+            kinds,
+        } = self;
+        gw.shutdown().await;
+        let gw = RunningGateway::start_with(config.clone(), kinds.clone())
+            .await
+            .unwrap();
+        Harness {
+            enos,
+            netid,
+            gw,
+            http,
+            config,
+            kinds,
         }
     }
 

@@ -138,6 +138,7 @@ async fn a_full_scenario_logs_no_secret() {
         netid,
         gw: gateway,
         http,
+        ..
     } = h;
     enos.shutdown().await;
     http.get(format!(

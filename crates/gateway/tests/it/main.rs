@@ -10,3 +10,6 @@ mod intercept_netid;
 mod logs;
 mod ops;
 mod sso;
+mod third_backend;
+mod timeouts;
+mod tokens;

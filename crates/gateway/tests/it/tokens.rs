@@ -1,0 +1,110 @@
+//! Gateway tokens carry their session sealed: they resolve whatever the cache holds, after a
+//! restart, and die with their session.
+
+use std::collections::HashSet;
+
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use serde_json::{Value, json};
+
+use crate::common::{self, Harness};
+
+async fn unified_login(h: &Harness, body: Value) -> String {
+    let (status, v) = h
+        .post_json(&h.gw.base_url(), "/idbridge/v1/login", None, body)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+fn netid_login() -> Value {
+    json!({"backend": "netid", "certificate": common::demo_cert()})
+}
+
+fn enos_login() -> Value {
+    json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD})
+}
+
+async fn session_status(h: &Harness, token: &str) -> (u16, Value) {
+    let resp = h
+        .http
+        .get(h.url("/idbridge/v1/session"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// A key directory with one Ed25519 signing key, as an operator would keep it.
+fn key_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+    let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+    std::fs::write(dir.path().join("2026-12.pem"), pem.as_bytes()).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn every_recent_token_resolves_whatever_the_cache_holds() {
+    let h = common::start_with(|c| c.cache.max_sessions = 50).await;
+    let mut tokens = Vec::new();
+    for _ in 0..200 {
+        tokens.push(unified_login(&h, netid_login()).await);
+    }
+    let subjects: HashSet<_> = tokens.iter().collect();
+    assert_eq!(subjects.len(), 200, "200 distinct tokens");
+    for (i, token) in tokens.iter().enumerate() {
+        let (status, v) = session_status(&h, token).await;
+        assert_eq!(status, 200, "token {i} of 200: {v}");
+        assert_eq!(v["session"]["subject"]["name"], "John Doe");
+    }
+    // Most sessions had left the cache: they were asked of the portal again, with counts it
+    // accepted (the simulator refuses a repeated Count).
+    assert!(h.netid.count("netid.get_login_status") > 200);
+}
+
+#[tokio::test]
+async fn tokens_outlive_a_restart_and_logged_out_sessions_stay_out() {
+    let keys = key_dir();
+    let dir = keys.path().to_path_buf();
+    let h = common::start_with(move |c| c.tokens.key_dir = Some(dir)).await;
+    let enos = unified_login(&h, enos_login()).await;
+    let netid = unified_login(&h, netid_login()).await;
+    let ended = unified_login(&h, enos_login()).await;
+    let (status, _) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/idbridge/v1/logout",
+            Some(&format!("Bearer {ended}")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let h = h.restart().await;
+    let (status, v) = session_status(&h, &enos).await;
+    assert_eq!(status, 200, "EnOS token after the restart: {v}");
+    assert_eq!(v["session"]["backend"], "enos");
+    let (status, v) = session_status(&h, &netid).await;
+    assert_eq!(status, 200, "Net iD token after the restart: {v}");
+    assert_eq!(v["session"]["subject"]["name"], "John Doe");
+    let (status, v) = session_status(&h, &ended).await;
+    assert_eq!(status, 401, "a session logged out before the restart: {v}");
+    assert_eq!(v["error"]["code"], "invalid_token");
+    // And on a native face too.
+    let (status, v) = h.enos_info(&format!("Bearer {ended}")).await;
+    assert_eq!((status, v["status"].as_i64()), (200, Some(30401)), "{v}");
+}
+
+#[tokio::test]
+async fn a_generated_key_dies_with_the_process() {
+    let h = common::start().await;
+    let token = unified_login(&h, enos_login()).await;
+    let h = h.restart().await;
+    let (status, _) = session_status(&h, &token).await;
+    assert_eq!(
+        status, 401,
+        "no key_dir: a new key, the old tokens do not verify"
+    );
+}
