@@ -63,6 +63,8 @@ pub struct Endpoint {
     port: u16,
     literal: bool,
     addrs: Arc<ArcSwap<Vec<SocketAddr>>>,
+    /// One Pingora peer per address, with the timeouts set: cloned for each proxied request.
+    peers: ArcSwap<Vec<HttpPeer>>,
     next: AtomicUsize,
     timeouts: Timeouts,
     http: reqwest::Client,
@@ -109,6 +111,7 @@ impl Endpoint {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EndpointError::Client(e.to_string()))?;
+        let peers = ArcSwap::from_pointee(peers(&addrs.load(), &timeouts));
         Ok(Self {
             label,
             url: url.clone(),
@@ -116,6 +119,7 @@ impl Endpoint {
             port,
             literal: literal.is_some(),
             addrs,
+            peers,
             next: AtomicUsize::new(0),
             timeouts,
             http,
@@ -153,6 +157,7 @@ impl Endpoint {
                 found.dedup();
                 if !found.is_empty() && *self.addrs.load_full() != found {
                     tracing::info!(endpoint = self.label, addresses = ?found, "endpoint resolved");
+                    self.peers.store(Arc::new(peers(&found, &self.timeouts)));
                     self.addrs.store(Arc::new(found));
                 }
             }
@@ -167,15 +172,9 @@ impl Endpoint {
     /// The Pingora peer for one proxied request: the next address in turn, with this
     /// endpoint's timeouts. `None` while no address is known.
     pub fn peer(&self) -> Option<Box<HttpPeer>> {
-        let addrs = self.addrs.load();
-        let addr = *addrs.get(self.next.fetch_add(1, Ordering::Relaxed) % addrs.len().max(1))?;
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        let t = &self.timeouts;
-        peer.options.connection_timeout = Some(t.connect);
-        peer.options.read_timeout = Some(t.read);
-        peer.options.write_timeout = Some(t.write);
-        peer.options.idle_timeout = Some(t.idle);
-        Some(Box::new(peer))
+        let peers = self.peers.load();
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % peers.len().max(1);
+        peers.get(turn).map(|p| Box::new(p.clone()))
     }
 
     /// Whether the endpoint accepts a TCP connection within its connect timeout (at most 1 s).
@@ -250,6 +249,21 @@ impl Endpoint {
             body,
         })
     }
+}
+
+/// The peer template of each address.
+fn peers(addrs: &[SocketAddr], t: &Timeouts) -> Vec<HttpPeer> {
+    addrs
+        .iter()
+        .map(|addr| {
+            let mut peer = HttpPeer::new(*addr, false, String::new());
+            peer.options.connection_timeout = Some(t.connect);
+            peer.options.read_timeout = Some(t.read);
+            peer.options.write_timeout = Some(t.write);
+            peer.options.idle_timeout = Some(t.idle);
+            peer
+        })
+        .collect()
 }
 
 fn classify(e: reqwest::Error) -> UpstreamError {

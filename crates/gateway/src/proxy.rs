@@ -16,7 +16,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use crate::documents;
 use crate::error::{GatewayError, UpstreamError};
 use crate::face::unified::{identity_headers, json_error};
-use crate::face::{Intent, Request, RouteInput, credential_from};
+use crate::face::{Intent, Op, Request, RouteInput, credential_from};
 use crate::intercept::Facts;
 use crate::reply::{Outcome, Reply};
 use crate::router::Target;
@@ -86,23 +86,7 @@ impl ProxyHttp for GatewayProxy {
                 documents::serve(&rt, doc, header(session, "host").unwrap_or("localhost"))
             }
             Target::NotFound => gateway_error(&GatewayError::NoRoute),
-            Target::Face { face, op } => {
-                let limit = rt.config.limits.max_body_bytes;
-                match read_body(session, limit).await? {
-                    Some(body) => {
-                        let req = request(session, &ctx.request_id, body);
-                        let (reply, facts) = rt.handle(face, op, &req, now()).await;
-                        ctx.facts = facts;
-                        reply
-                    }
-                    None => {
-                        // The rest of the body is unread: this connection cannot be reused.
-                        session.set_keepalive(None);
-                        let e = GatewayError::TooLarge { limit };
-                        rt.face(face).error(&e, None).with_outcome(e.outcome())
-                    }
-                }
-            }
+            Target::Face { face, op } => intercepted(&rt, session, ctx, face, op).await?,
         };
         write_reply(session, ctx, reply).await?;
         Ok(true)
@@ -189,29 +173,22 @@ impl ProxyHttp for GatewayProxy {
     /// A proxied request that failed is answered in the caller's protocol, with the status the
     /// failure means (504 for a timeout), like every error the gateway makes.
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let failure = match (e.esource(), e.etype()) {
-            (_, ErrorType::HTTPStatus(code)) => Some(UpstreamError::Status(*code)),
-            (ErrorSource::Upstream, t) => Some(upstream_failure(t)),
+        let reply = match proxy_failure(e) {
             // The client went away: there is nobody to answer.
-            (
-                ErrorSource::Downstream,
-                ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed,
-            ) => {
+            Failure::ClientGone => {
                 return FailToProxy {
                     error_code: 0,
                     can_reuse_downstream: false,
                 };
             }
-            (ErrorSource::Downstream, _) => None,
-            (_, _) => Some(UpstreamError::Status(502)),
-        };
-        let reply = match (failure, ctx.target) {
-            (None, _) => json_error(400, "bad_request", "the request could not be read"),
-            (Some(f), Target::Proxy { face, .. }) => {
+            Failure::Client => json_error(400, "bad_request", "the request could not be read"),
+            Failure::Upstream(f) => {
                 let e = GatewayError::Upstream(f);
-                ctx.runtime.face(face).error(&e, None)
+                match ctx.target {
+                    Target::Proxy { face, .. } => ctx.runtime.face(face).error(&e, None),
+                    _ => gateway_error(&e),
+                }
             }
-            (Some(f), _) => gateway_error(&GatewayError::Upstream(f)),
         };
         let code = reply.status;
         ctx.outcome = Some(Outcome::UpstreamError);
@@ -309,17 +286,51 @@ fn gateway_error(e: &GatewayError) -> Reply {
     json_error(e.http_status(), e.code(), &e.public_message()).with_outcome(e.outcome())
 }
 
-fn upstream_failure(t: &ErrorType) -> UpstreamError {
-    match t {
+/// Whose fault a failed proxied request was.
+enum Failure {
+    ClientGone,
+    Client,
+    Upstream(UpstreamError),
+}
+
+fn proxy_failure(e: &Error) -> Failure {
+    let client = e.esource() == &ErrorSource::Downstream;
+    match e.etype() {
+        ErrorType::HTTPStatus(code) => Failure::Upstream(UpstreamError::Status(*code)),
+        ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed if client => {
+            Failure::ClientGone
+        }
+        _ if client => Failure::Client,
         ErrorType::ConnectTimedout
         | ErrorType::ReadTimedout
         | ErrorType::WriteTimedout
-        | ErrorType::TLSHandshakeTimedout => UpstreamError::Timeout,
+        | ErrorType::TLSHandshakeTimedout => Failure::Upstream(UpstreamError::Timeout),
         ErrorType::ConnectRefused | ErrorType::ConnectNoRoute | ErrorType::ConnectError => {
-            UpstreamError::Unreachable
+            Failure::Upstream(UpstreamError::Unreachable)
         }
-        _ => UpstreamError::Status(502),
+        _ => Failure::Upstream(UpstreamError::Status(502)),
     }
+}
+
+/// An intercepted call: its body read (within the limit) and answered by the runtime.
+async fn intercepted(
+    rt: &Runtime,
+    session: &mut Session,
+    ctx: &mut Ctx,
+    face: usize,
+    op: Op,
+) -> Result<Reply> {
+    let limit = rt.config.limits.max_body_bytes;
+    let Some(body) = read_body(session, limit).await? else {
+        // The rest of the body is unread: this connection cannot be reused.
+        session.set_keepalive(None);
+        let e = GatewayError::TooLarge { limit };
+        return Ok(rt.face(face).error(&e, None).with_outcome(e.outcome()));
+    };
+    let req = request(session, &ctx.request_id, body);
+    let (reply, facts) = rt.handle(face, op, &req, now()).await;
+    ctx.facts = facts;
+    Ok(reply)
 }
 
 fn now() -> UnixTime {
