@@ -82,12 +82,22 @@ impl Runtime {
         now: UnixTime,
         facts: &mut Facts,
     ) -> Result<Arc<Session>, GatewayError> {
-        let credential = credential.ok_or(GatewayError::NotLoggedIn(Rejection::Missing))?;
         REQUEST_ID
-            .scope(Arc::from(request_id), async {
-                self.lookup(credential, 0, now, facts).await.map(|(s, _)| s)
-            })
+            .scope(
+                Arc::from(request_id),
+                self.authorized(credential, now, facts),
+            )
             .await
+    }
+
+    async fn authorized(
+        &self,
+        credential: Option<&str>,
+        now: UnixTime,
+        facts: &mut Facts,
+    ) -> Result<Arc<Session>, GatewayError> {
+        let credential = credential.ok_or(GatewayError::NotLoggedIn(Rejection::Missing))?;
+        self.lookup(credential, 0, now, facts).await.map(|(s, _)| s)
     }
 
     async fn execute(
@@ -108,9 +118,7 @@ impl Runtime {
                 })
             }
             Intent::Authorize { credential } => {
-                let session = self
-                    .authorize(credential.as_deref(), "", now, facts)
-                    .await?;
+                let session = self.authorized(credential.as_deref(), now, facts).await?;
                 Ok(Answer::Session {
                     session,
                     token: None,

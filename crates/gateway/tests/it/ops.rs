@@ -278,6 +278,25 @@ async fn request_ids_are_kept_or_made_and_passed_upstream() {
 }
 
 #[tokio::test]
+async fn forward_auth_passes_the_request_id_upstream() {
+    let (enos_upstream, enos_head) = capture_upstream().await;
+    let h = common::start_with(|c| {
+        c.backend_mut("enos").unwrap().url = enos_upstream.parse().unwrap();
+    })
+    .await;
+    let unknown = format!("Bearer IAM_S_{}", "C".repeat(128));
+    h.http
+        .get(h.url("/idbridge/v1/auth"))
+        .header("Authorization", unknown)
+        .header("X-Request-Id", "trace-44")
+        .send()
+        .await
+        .unwrap();
+    let fetched = enos_head.await.unwrap();
+    assert!(fetched.contains("x-request-id: trace-44"), "{fetched}");
+}
+
+#[tokio::test]
 async fn reload_applies_new_settings_and_keeps_sessions() {
     let h = common::start().await;
     let id = h.enos_login().await;
