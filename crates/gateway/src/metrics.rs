@@ -114,9 +114,6 @@ impl Metrics {
             &["version"],
         )?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        for backend in ["enos", "netid"] {
-            metrics.sessions.with_label_values(&[backend]).set(0);
-        }
         Ok(metrics)
     }
 

@@ -117,8 +117,10 @@ struct Index {
     live: Mutex<HashMap<Backend, u64>>,
 }
 
-/// Subject id → the keys of its sessions, each with its entry.
-type Subjects = HashMap<Arc<str>, Vec<(Arc<str>, Weak<Entry>)>>;
+/// Subject id → the keys of its sessions, each with its entry. A map, not a list, per subject:
+/// one subject may hold many sessions (a service account, a user on many devices), and storing
+/// one must not cost a walk through the others.
+type Subjects = HashMap<Arc<str>, HashMap<Arc<str>, Weak<Entry>>>;
 
 const SHARDS: usize = 16;
 
@@ -408,11 +410,7 @@ impl Index {
             Some(keys) => keys,
             None => shard.entry(Arc::from(subject)).or_default(),
         };
-        let weak = Arc::downgrade(entry);
-        match keys.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = weak,
-            None => keys.push((key.clone(), weak)),
-        }
+        keys.insert(key.clone(), Arc::downgrade(entry));
     }
 
     /// moka removed `entry` (replaced, expired, evicted or invalidated).
@@ -423,7 +421,12 @@ impl Index {
         let subject = entry.session.subject.id.as_str();
         let mut shard = self.shard(subject).lock();
         if let Some(keys) = shard.get_mut(subject) {
-            keys.retain(|(k, w)| !(k == key && Weak::as_ptr(w) == Arc::as_ptr(entry)));
+            if keys
+                .get(key)
+                .is_some_and(|w| Weak::as_ptr(w) == Arc::as_ptr(entry))
+            {
+                keys.remove(key);
+            }
             if keys.is_empty() {
                 shard.remove(subject);
             }
@@ -434,7 +437,7 @@ impl Index {
         let shard = self.shard(subject).lock();
         shard
             .get(subject)
-            .map(|keys| keys.iter().filter_map(|(_, w)| w.upgrade()).collect())
+            .map(|keys| keys.values().filter_map(Weak::upgrade).collect())
             .unwrap_or_default()
     }
 }

@@ -195,3 +195,15 @@ async fn subjects_are_indexed_and_live_counts_follow_removals() {
     assert_eq!(cache.live(), vec![(Backend::ENOS, 1), (Backend::NETID, 1)]);
     assert!(cache.sessions_of("nobody", NOW).is_empty());
 }
+
+#[tokio::test]
+async fn one_subject_with_many_sessions_stays_cheap() {
+    let cache = SessionCache::new(100_000, Duration::from_secs(60));
+    for i in 0..20_000 {
+        let mut s = session(&format!("k{i}"), 600);
+        s.subject.id = "service-account".into();
+        cache.insert(s, NOW).await.unwrap();
+    }
+    cache.sync().await;
+    assert_eq!(cache.sessions_of("service-account", NOW).len(), 20_000);
+}
