@@ -14,6 +14,7 @@ use idbridge_sim::{SimOptions, Simulator};
 use tokio::signal::unix::{SignalKind, signal};
 
 mod banner;
+mod clock;
 
 /// mimalloc rather than the system allocator: a cached session is some forty small allocations,
 /// which mimalloc's size classes hold with less overhead than glibc's, and allocation is on every
@@ -144,6 +145,7 @@ fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard 
         ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_timer(clock::LogClock)
         .with_writer(writer);
     match log.format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
