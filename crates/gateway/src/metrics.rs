@@ -155,6 +155,7 @@ mod tests {
         m.tokens_issued.with_label_values(&["enos"]).inc();
         m.tokens_verified.with_label_values(&["valid"]).inc();
         m.backend_up.with_label_values(&["enos"]).set(1);
+        m.sessions.with_label_values(&["enos"]).set(0);
         let text = m.render();
         for family in [
             "idbridge_requests_total",
