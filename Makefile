@@ -8,12 +8,13 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TLS_DIR := config/demo/tls
 CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.toml)
 # deploy/check.sh unpacks promtool here. Under make test the checks by outside tools (promtool,
 # PyJWT, zeep, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
-.PHONY: deps test demo sim check-configs fmt bench bench-micro
+.PHONY: deps test demo demo-tls tls-certs sim check-configs fmt bench bench-micro
 
 ## deps: install the system packages and Rust components the build needs (idempotent).
 deps:
@@ -25,6 +26,10 @@ deps:
 	@if ! command -v nginx >/dev/null; then \
 		echo "installing nginx (the forward-auth check runs a real nginx)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; \
+	fi
+	@if ! command -v curl >/dev/null || ! command -v openssl >/dev/null; then \
+		echo "installing curl and openssl (the TLS tests make certificates and connect with both)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl openssl >/dev/null; \
 	fi
 	@python3 -c 'import jwt, cryptography, zeep' 2>/dev/null || { \
 		echo "installing PyJWT and zeep (interoperability checks)"; \
@@ -58,6 +63,16 @@ sim: deps
 ## demo: the gateway and both simulators on the demo ports.
 demo: deps
 	$(CARGO) run -p idbridge -- demo
+
+## demo-tls: the same, fully over TLS: the simulators serve HTTPS, the gateway verifies them with
+## the demo CA and listens on https://localhost:8443 only. Makes the demo PKI first if missing.
+demo-tls: deps tls-certs
+	$(CARGO) run -p idbridge -- demo --tls-cert $(TLS_DIR)/server.pem \
+		--tls-key $(TLS_DIR)/server-key.pem --tls-ca $(TLS_DIR)/ca.pem
+
+## tls-certs: the demo PKI (CA, server and client certificates) in config/demo/tls.
+tls-certs:
+	@test -f $(TLS_DIR)/ca.pem || bash scripts/make-tls-certs.sh $(TLS_DIR)
 
 ## bench: the load benchmark, idbridge against nginx on this machine (benches/load); installs
 ## nginx and wrk, builds in release mode, and writes benches/RESULTS.md. Takes about ten minutes.

@@ -8,10 +8,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use idbridge_gateway::RunningGateway;
 use idbridge_gateway::backend::Kinds;
-use idbridge_gateway::config::{self, Config, LogConfig, LogFormat, Sources};
+use idbridge_gateway::config::{
+    self, ClientAuth, Config, ListenerTls, LogConfig, LogFormat, Sources,
+};
 use idbridge_gateway::runtime::Runtime;
 use idbridge_sim::{SimOptions, Simulator};
 use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::prelude::*;
 
 mod banner;
 mod clock;
@@ -26,6 +29,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_CONFIG: u8 = 64;
 const DEMO_ENOS: &str = "127.0.0.1:18081";
 const DEMO_NETID: &str = "127.0.0.1:18082";
+/// The demo's TLS listener, when it runs over TLS.
+const DEMO_TLS: &str = "127.0.0.1:8443";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,14 +51,26 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// The gateway and both simulators in one process on the demo ports, ready to curl.
-    Demo,
-    /// Run both backend simulators (EnOS IAM and Net iD Portal) with the demo directory.
+    /// The gateway and both simulators in one process on the demo ports, ready to curl. With
+    /// --tls-cert, --tls-key and --tls-ca the whole chain runs over TLS: the simulators serve the
+    /// certificate, the gateway verifies them with the CA and listens on https://localhost:8443
+    /// only (scripts/make-tls-certs.sh makes the files; `make demo-tls` does all of it).
+    Demo {
+        #[command(flatten)]
+        tls: TlsFiles,
+        /// The CA that signed --tls-cert, for the gateway to verify the simulators.
+        #[arg(long, requires = "tls_cert")]
+        tls_ca: Option<PathBuf>,
+    },
+    /// Run both backend simulators (EnOS IAM and Net iD Portal) with the demo directory; over TLS
+    /// with --tls-cert and --tls-key.
     Sim {
         #[arg(long, default_value = DEMO_ENOS)]
         enos: SocketAddr,
         #[arg(long, default_value = DEMO_NETID)]
         netid: SocketAddr,
+        #[command(flatten)]
+        tls: TlsFiles,
     },
     /// Validate a configuration; prints every problem and exits 64 when invalid.
     CheckConfig {
@@ -61,6 +78,28 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+/// A certificate chain and its key (PEM), for serving TLS.
+#[derive(Debug, clap::Args)]
+struct TlsFiles {
+    /// PEM certificate chain to serve TLS with.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// Simulator options serving TLS with these files, if given.
+    fn sim_options(&self) -> anyhow::Result<SimOptions> {
+        let mut opts = SimOptions::default();
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            opts.tls = Some(idbridge_sim::tls::server_config(cert, key)?);
+        }
+        Ok(opts)
+    }
 }
 
 fn main() -> ExitCode {
@@ -76,16 +115,16 @@ fn main() -> ExitCode {
             Ok(config) => report(run_async(&config.log.clone(), run(config, file))),
             Err(code) => code,
         },
-        Command::Demo => match load(None) {
-            Ok(config) => report(run_async(&config.log.clone(), demo(config))),
+        Command::Demo { tls, tls_ca } => match load(None) {
+            Ok(config) => report(run_async(&config.log.clone(), demo(config, tls, tls_ca))),
             Err(code) => code,
         },
-        Command::Sim { enos, netid } => {
+        Command::Sim { enos, netid, tls } => {
             let log = LogConfig {
                 format: LogFormat::Text,
                 level: "info".into(),
             };
-            report(run_async(&log, sim(enos, netid)))
+            report(run_async(&log, sim(enos, netid, tls)))
         }
     }
 }
@@ -143,21 +182,29 @@ fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard 
             64 * 1024,
             std::io::stderr(),
         ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_timer(clock::LogClock)
         .with_writer(writer);
-    match log.format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
-    }
+    let fmt = match log.format {
+        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(fmt)
+        // Counts the TLS listener's failed handshakes, whatever level the logs are at.
+        .with(idbridge_gateway::tls::HandshakeFailures::layer())
+        .init();
     guard
 }
 
 async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     let gateway = RunningGateway::start(config).await?;
+    let tls = gateway
+        .tls_url()
+        .map(|u| format!(", tls on {u}"))
+        .unwrap_or_default();
     println!(
-        "idbridge gateway on {}, admin on {}",
+        "idbridge gateway on {}{tls}, admin on {}",
         gateway.base_url(),
         gateway.admin_url()
     );
@@ -184,8 +231,8 @@ async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(mut config: Config) -> anyhow::Result<()> {
-    let opts = SimOptions::default();
+async fn demo(mut config: Config, tls: TlsFiles, tls_ca: Option<PathBuf>) -> anyhow::Result<()> {
+    let opts = tls.sim_options()?;
     let enos = Simulator::start_enos(DEMO_ENOS.parse()?, &opts)
         .await
         .with_context(|| format!("starting the EnOS IAM simulator on {DEMO_ENOS}"))?;
@@ -195,12 +242,32 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     for (name, sim) in [("enos", &enos), ("netid", &netid)] {
         if let Some(backend) = config.backend_mut(name) {
             backend.url = sim.base_url().parse()?;
+            backend.tls.ca_file = tls_ca.clone();
         }
     }
+    let curl = match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => {
+            // Fully over TLS: the gateway listens on https only.
+            config.server.listen = None;
+            config.server.tls = Some(ListenerTls {
+                listen: DEMO_TLS.parse()?,
+                cert_file: cert.clone(),
+                key_file: key.clone(),
+                client_ca_file: None,
+                client_auth: ClientAuth::Required,
+            });
+            match &tls_ca {
+                Some(ca) => format!("curl --cacert {}", ca.display()),
+                None => "curl".to_owned(),
+            }
+        }
+        _ => "curl".to_owned(),
+    };
     let gateway = RunningGateway::start(config).await?;
     print!(
         "{}",
         banner::demo_banner(
+            &curl,
             &gateway.base_url(),
             &gateway.admin_url(),
             &enos.base_url(),
@@ -216,8 +283,8 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sim(enos_addr: SocketAddr, netid_addr: SocketAddr) -> anyhow::Result<()> {
-    let opts = SimOptions::default();
+async fn sim(enos_addr: SocketAddr, netid_addr: SocketAddr, tls: TlsFiles) -> anyhow::Result<()> {
+    let opts = tls.sim_options()?;
     let enos = Simulator::start_enos(enos_addr, &opts)
         .await
         .with_context(|| format!("starting the EnOS IAM simulator on {enos_addr}"))?;

@@ -56,6 +56,8 @@ pub struct BackendConfig {
     /// Base URL (scheme, host, port); request paths are kept as the client sent them.
     pub url: Url,
     pub timeouts: Timeouts,
+    /// How an `https://` backend is verified and authenticated to.
+    pub tls: UpstreamTlsConfig,
     /// The kind's own keys, checked against its [`OptionSpec`](crate::backend::OptionSpec)s,
     /// defaults filled in.
     pub options: BTreeMap<String, String>,
@@ -89,6 +91,43 @@ pub struct AppRoute {
     /// Remove the prefix before proxying (`/app/x` reaches the app as `/x`).
     pub strip_prefix: bool,
     pub timeouts: Timeouts,
+    pub tls: UpstreamTlsConfig,
+}
+
+/// TLS towards an `https://` backend or app. Its certificate is always verified: against the
+/// system's roots, or `ca_file`; for the URL's host, or `sni`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpstreamTlsConfig {
+    /// PEM CA certificates to verify the upstream with, instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The name to send (SNI) and to verify the certificate for, instead of the URL's host.
+    pub sni: Option<String>,
+    /// A client certificate and its key, for upstreams that demand mTLS.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+}
+
+/// The TLS listener (`[server.tls]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerTls {
+    pub listen: SocketAddr,
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key of the leaf certificate.
+    pub key_file: PathBuf,
+    /// PEM CA certificates that client certificates must chain to; `None`: no client
+    /// certificates asked for.
+    pub client_ca_file: Option<PathBuf>,
+    pub client_auth: ClientAuth,
+}
+
+/// Whether a client certificate is required when `client_ca_file` is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No certificate, no connection (refused at the handshake).
+    Required,
+    /// A certificate, when sent, must verify; none is also accepted.
+    Optional,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,10 +193,13 @@ impl fmt::Debug for AdminConfig {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerConfig {
-    /// The main listener: native backend faces and the gateway's own faces.
-    pub listen: SocketAddr,
+    /// The plain main listener: native backend faces and the gateway's own faces. `None` when
+    /// turned off (`server.listen = "off"`), for a TLS-only edge.
+    pub listen: Option<SocketAddr>,
     /// Metrics, health and the admin API; keep it off the public interface.
     pub admin_listen: SocketAddr,
+    /// The TLS main listener, serving the same as the plain one.
+    pub tls: Option<ListenerTls>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,10 @@
 //! An endpoint is where a URL becomes connections, for all three kinds of traffic alike: proxied
 //! requests (the Pingora peer, [`Endpoint::peer`]), the gateway's own calls (its HTTP client,
 //! [`Endpoint::post`]), and the readiness probe ([`Endpoint::probe`]). So addresses, timeouts and
-//! (later) TLS are configured in one place.
+//! TLS are configured in one place. An `https://` endpoint verifies the upstream's certificate
+//! for its host (or the configured `sni`) against the system's roots (or `ca_file`), in both the
+//! proxy and the gateway's own calls; a failure is an error, never a fallback to plain or to
+//! unverified.
 //!
 //! Addresses are resolved when the endpoint is built and refreshed in the background
 //! ([`Endpoint::refresh`]); a request never waits for DNS. When a refresh fails the last good
@@ -23,6 +26,7 @@ use url::Url;
 use crate::config::Timeouts;
 use crate::error::UpstreamError;
 use crate::metrics::Metrics;
+use crate::tls::UpstreamTls;
 
 tokio::task_local! {
     /// The `X-Request-Id` of the client request being served. Set around the interception core
@@ -59,6 +63,10 @@ pub struct Endpoint {
     /// The `backend` label of upstream metrics, and the name in log lines.
     label: &'static str,
     url: Url,
+    /// `url` with the host the gateway's own calls name (the `sni` override, when set): the
+    /// HTTP client connects through this endpoint's addresses whatever the name.
+    call_base: Url,
+    tls: Option<UpstreamTls>,
     host: String,
     port: u16,
     literal: bool,
@@ -81,6 +89,8 @@ pub enum EndpointError {
     NoHost(Url),
     #[error("building the HTTP client: {0}")]
     Client(String),
+    #[error("`{0}` is an https:// URL but no TLS settings were given")]
+    NoTls(Url),
 }
 
 // === impl Endpoint ===
@@ -92,8 +102,12 @@ impl Endpoint {
         label: &'static str,
         url: &Url,
         timeouts: Timeouts,
+        tls: Option<UpstreamTls>,
         metrics: Metrics,
     ) -> Result<Self, EndpointError> {
+        if url.scheme() == "https" && tls.is_none() {
+            return Err(EndpointError::NoTls(url.clone()));
+        }
         let host = url
             .host_str()
             .ok_or_else(|| EndpointError::NoHost(url.clone()))?
@@ -103,18 +117,40 @@ impl Endpoint {
         let literal = host.parse::<IpAddr>().ok();
         let initial = literal.map(|ip| vec![SocketAddr::new(ip, port)]);
         let addrs = Arc::new(ArcSwap::from_pointee(initial.unwrap_or_default()));
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .dns_resolver(Arc::new(Addresses(addrs.clone())))
             .connect_timeout(timeouts.connect)
             .pool_idle_timeout(timeouts.idle)
             .pool_max_idle_per_host(64)
             .redirect(reqwest::redirect::Policy::none())
+            .https_only(tls.is_some())
+            .use_rustls_tls();
+        let mut call_base = url.clone();
+        if let Some(t) = &tls {
+            if !t.http_roots.is_empty() {
+                http = http.tls_built_in_root_certs(false);
+            }
+            for root in &t.http_roots {
+                http = http.add_root_certificate(root.clone());
+            }
+            if let Some(identity) = &t.http_identity {
+                http = http.identity(identity.clone());
+            }
+            // The name to verify goes in the URL; the resolver still connects to this
+            // endpoint's addresses, whatever the name.
+            if t.sni != host {
+                let _ = call_base.set_host(Some(&t.sni));
+            }
+        }
+        let http = http
             .build()
             .map_err(|e| EndpointError::Client(e.to_string()))?;
-        let peers = ArcSwap::from_pointee(peers(&addrs.load(), &timeouts));
+        let peers = ArcSwap::from_pointee(peers(&addrs.load(), &timeouts, tls.as_ref()));
         Ok(Self {
             label,
             url: url.clone(),
+            call_base,
+            tls,
             host,
             port,
             literal: literal.is_some(),
@@ -157,7 +193,8 @@ impl Endpoint {
                 found.dedup();
                 if !found.is_empty() && *self.addrs.load_full() != found {
                     tracing::info!(endpoint = self.label, addresses = ?found, "endpoint resolved");
-                    self.peers.store(Arc::new(peers(&found, &self.timeouts)));
+                    self.peers
+                        .store(Arc::new(peers(&found, &self.timeouts, self.tls.as_ref())));
                     self.addrs.store(Arc::new(found));
                 }
             }
@@ -212,7 +249,7 @@ impl Endpoint {
 
     async fn send(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
         let url = self
-            .url
+            .call_base
             .join(call.path)
             .map_err(|e| UpstreamError::BadResponse(format!("bad upstream path: {e}")))?;
         let mut req = self
@@ -227,7 +264,7 @@ impl Endpoint {
         for (name, value) in call.headers {
             req = req.header(name, value);
         }
-        let resp = req.send().await.map_err(classify)?;
+        let resp = req.send().await.map_err(|e| self.classify(e))?;
         let status = resp.status().as_u16();
         if status == 429 {
             return Err(UpstreamError::Throttled);
@@ -239,7 +276,7 @@ impl Endpoint {
         if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
             return Err(UpstreamError::BadResponse("answer too large".into()));
         }
-        let body = resp.bytes().await.map_err(classify)?;
+        let body = resp.bytes().await.map_err(|e| self.classify(e))?;
         if body.len() > MAX_ANSWER {
             return Err(UpstreamError::BadResponse("answer too large".into()));
         }
@@ -252,11 +289,18 @@ impl Endpoint {
 }
 
 /// The peer template of each address.
-fn peers(addrs: &[SocketAddr], t: &Timeouts) -> Vec<HttpPeer> {
+fn peers(addrs: &[SocketAddr], t: &Timeouts, tls: Option<&UpstreamTls>) -> Vec<HttpPeer> {
     addrs
         .iter()
         .map(|addr| {
-            let mut peer = HttpPeer::new(*addr, false, String::new());
+            let sni = tls.map(|t| t.sni.clone()).unwrap_or_default();
+            let mut peer = HttpPeer::new(*addr, tls.is_some(), sni);
+            if let Some(tls) = tls {
+                peer.options.verify_cert = true;
+                peer.options.verify_hostname = true;
+                peer.options.ca = tls.ca.clone();
+                peer.client_cert_key = tls.client_cert.clone();
+            }
             peer.options.connection_timeout = Some(t.connect);
             peer.options.read_timeout = Some(t.read);
             peer.options.write_timeout = Some(t.write);
@@ -266,14 +310,43 @@ fn peers(addrs: &[SocketAddr], t: &Timeouts) -> Vec<HttpPeer> {
         .collect()
 }
 
-fn classify(e: reqwest::Error) -> UpstreamError {
-    if e.is_timeout() {
-        UpstreamError::Timeout
-    } else if e.is_body() || e.is_decode() {
-        UpstreamError::BadResponse("answer cut short".into())
-    } else {
+impl Endpoint {
+    /// What a failed call means; a TLS failure is logged with its reason, here, once.
+    fn classify(&self, e: reqwest::Error) -> UpstreamError {
+        if e.is_timeout() {
+            return UpstreamError::Timeout;
+        }
+        if e.is_body() || e.is_decode() {
+            return UpstreamError::BadResponse("answer cut short".into());
+        }
+        let chain = error_chain(&e);
+        if self.tls.is_some() && is_tls_failure(&chain) {
+            tracing::warn!(endpoint = self.label, url = %self.url, reason = %chain,
+                "TLS with the upstream failed; nothing was sent");
+            return UpstreamError::Tls;
+        }
         UpstreamError::Unreachable
     }
+}
+
+/// An error and its sources, as one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Whether a connection failed in the TLS handshake (rustls' certificate and alert errors).
+pub fn is_tls_failure(chain: &str) -> bool {
+    let chain = chain.to_ascii_lowercase();
+    ["certificate", "handshake", "alert", "tls"]
+        .iter()
+        .any(|w| chain.contains(w))
 }
 
 // === impl Addresses ===
@@ -314,6 +387,7 @@ mod tests {
             "a",
             &"http://127.0.0.1:9".parse().unwrap(),
             timeouts(),
+            None,
             m.clone(),
         )
         .unwrap();
@@ -321,8 +395,14 @@ mod tests {
         let peer = lit.peer().unwrap();
         assert_eq!(peer.options.read_timeout, Some(Duration::from_secs(1)));
 
-        let named =
-            Endpoint::new("b", &"http://localhost:9".parse().unwrap(), timeouts(), m).unwrap();
+        let named = Endpoint::new(
+            "b",
+            &"http://localhost:9".parse().unwrap(),
+            timeouts(),
+            None,
+            m,
+        )
+        .unwrap();
         assert!(
             named.peer().is_none(),
             "nothing known before the first refresh"

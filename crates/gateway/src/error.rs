@@ -23,6 +23,10 @@ pub enum UpstreamError {
     Throttled,
     #[error("backend answered HTTP {0}")]
     Status(u16),
+    /// The TLS handshake failed (the backend's certificate did not verify, or it refused ours);
+    /// nothing was sent. The reason is in the gateway's log.
+    #[error("TLS with the backend failed")]
+    Tls,
     /// The answer could not be understood; the detail is for logs, not for clients.
     #[error("backend answer not understood: {0}")]
     BadResponse(String),
@@ -96,7 +100,7 @@ impl UpstreamError {
             Self::Unreachable => "identity backend unavailable",
             Self::Timeout => "identity backend timed out",
             Self::Throttled => "identity backend is throttling requests; retry later",
-            Self::Status(_) | Self::BadResponse(_) => "identity backend error",
+            Self::Status(_) | Self::Tls | Self::BadResponse(_) => "identity backend error",
         }
     }
 
@@ -106,6 +110,7 @@ impl UpstreamError {
             Self::Unreachable => "unavailable",
             Self::Timeout => "timeout",
             Self::Throttled => "throttled",
+            Self::Tls => "tls",
             Self::Status(_) | Self::BadResponse(_) => "error",
         }
     }
@@ -169,7 +174,9 @@ impl GatewayError {
                 UpstreamError::Throttled => 429,
                 UpstreamError::Timeout => 504,
                 UpstreamError::Unreachable | UpstreamError::Status(503) => 503,
-                UpstreamError::Status(_) | UpstreamError::BadResponse(_) => 502,
+                UpstreamError::Status(_) | UpstreamError::Tls | UpstreamError::BadResponse(_) => {
+                    502
+                }
             },
             Self::NoRoute => 404,
             Self::Internal(_) => 500,
@@ -195,7 +202,9 @@ impl GatewayError {
                 UpstreamError::Throttled => "backend_throttling",
                 UpstreamError::Timeout => "backend_timeout",
                 UpstreamError::Unreachable | UpstreamError::Status(503) => "backend_unavailable",
-                UpstreamError::Status(_) | UpstreamError::BadResponse(_) => "backend_error",
+                UpstreamError::Status(_) | UpstreamError::Tls | UpstreamError::BadResponse(_) => {
+                    "backend_error"
+                }
             },
             Self::NoRoute => "not_found",
             Self::Internal(_) => "internal",

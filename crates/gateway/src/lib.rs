@@ -25,6 +25,7 @@ pub mod router;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use server::{RunningGateway, StartError};

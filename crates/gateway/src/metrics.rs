@@ -27,6 +27,8 @@ pub struct Metrics {
     pub tokens_issued: IntCounterVec,
     pub tokens_verified: IntCounterVec,
     pub backend_up: IntGaugeVec,
+    /// When each certificate the gateway presents expires, in seconds since 1970.
+    pub certificate_expiry: IntGaugeVec,
 }
 
 // === impl Metrics ===
@@ -106,6 +108,11 @@ impl Metrics {
                 "Whether the last readiness probe reached the backend (1) or not (0).",
                 &["backend"],
             )?,
+            certificate_expiry: gauge(
+                "idbridge_tls_certificate_expiry_timestamp_seconds",
+                "When a certificate the gateway presents (the listener's, a backend client certificate) expires.",
+                &["certificate"],
+            )?,
             registry: registry.clone(),
         };
         let build = gauge(
@@ -114,6 +121,11 @@ impl Metrics {
             &["version"],
         )?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        // Process-wide (the handshake failures are counted from Pingora's log lines).
+        registry.register(Box::new(crate::tls::HANDSHAKE_FAILURES.clone()))?;
+        for reason in crate::tls::HANDSHAKE_REASONS {
+            crate::tls::HANDSHAKE_FAILURES.with_label_values(&[reason]);
+        }
         Ok(metrics)
     }
 

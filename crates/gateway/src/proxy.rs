@@ -183,6 +183,10 @@ impl ProxyHttp for GatewayProxy {
             }
             Failure::Client => json_error(400, "bad_request", "the request could not be read"),
             Failure::Upstream(f) => {
+                if f == UpstreamError::Tls {
+                    let backend = ctx.facts.backend.map_or("app", |b| b.as_str());
+                    tracing::warn!(backend, reason = %e, "TLS with the upstream failed; nothing was sent");
+                }
                 let e = GatewayError::Upstream(f);
                 match ctx.target {
                     Target::Proxy { face, .. } => ctx.runtime.face(face).error(&e, None),
@@ -307,6 +311,9 @@ fn proxy_failure(e: &Error) -> Failure {
         | ErrorType::TLSHandshakeTimedout => Failure::Upstream(UpstreamError::Timeout),
         ErrorType::ConnectRefused | ErrorType::ConnectNoRoute | ErrorType::ConnectError => {
             Failure::Upstream(UpstreamError::Unreachable)
+        }
+        ErrorType::TLSHandshakeFailure | ErrorType::InvalidCert | ErrorType::HandshakeError => {
+            Failure::Upstream(UpstreamError::Tls)
         }
         _ => Failure::Upstream(UpstreamError::Status(502)),
     }

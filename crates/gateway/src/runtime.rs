@@ -9,7 +9,7 @@ use idbridge_protocol::Limits;
 use idbridge_session::Backend;
 
 use crate::backend::{BuildContext, IdentityBackend, Kinds};
-use crate::config::{Config, ConfigError, Problem};
+use crate::config::{Config, ConfigError, Problem, Timeouts, UpstreamTlsConfig};
 use crate::endpoint::{Endpoint, EndpointError};
 use crate::face::unified::UnifiedFace;
 use crate::face::unified_soap::UnifiedSoapFace;
@@ -17,6 +17,7 @@ use crate::face::{Face, PathMatch};
 use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::store::{LocalStore, SessionStore};
+use crate::tls::UpstreamTls;
 use crate::tokens::{TokenError, Tokens};
 
 /// Backend answers are bounded too, but far above any real session document.
@@ -106,8 +107,19 @@ impl Runtime {
     pub fn reconfigure(&self, config: Config) -> Result<(Self, Vec<String>), BuildError> {
         let mut restart_needed = Vec::new();
         let (old, new) = (&self.config, &config);
-        if old.server != new.server {
-            restart_needed.push("server.* (listen addresses) changed: restart to apply".to_owned());
+        let tls_listener = |s: &crate::config::ServerConfig| {
+            s.tls
+                .as_ref()
+                .map(|t| (t.listen, t.client_ca_file.clone(), t.client_auth))
+        };
+        if old.server.listen != new.server.listen
+            || old.server.admin_listen != new.server.admin_listen
+            || tls_listener(&old.server) != tls_listener(&new.server)
+        {
+            restart_needed.push(
+                "server.* (listeners, client certificate settings) changed: restart to apply"
+                    .to_owned(),
+            );
         }
         if old.cache.max_sessions != new.cache.max_sessions {
             restart_needed.push("cache.max_sessions changed: restart to apply".to_owned());
@@ -224,10 +236,10 @@ fn assemble(
             });
             continue;
         };
-        let endpoint = match Endpoint::new(b.name.as_str(), &b.url, b.timeouts, metrics.clone()) {
-            Ok(e) => Arc::new(e),
-            Err(e) => {
-                problems.push(endpoint_problem(&key, &e));
+        let endpoint = match endpoint(b.name.as_str(), &b.url, b.timeouts, &b.tls, metrics) {
+            Ok(e) => e,
+            Err(message) => {
+                problems.push(Problem { key, message });
                 continue;
             }
         };
@@ -251,13 +263,16 @@ fn assemble(
     }
     let mut apps = Vec::new();
     for (i, r) in config.routes.iter().enumerate() {
-        match Endpoint::new("app", &r.upstream, r.timeouts, metrics.clone()) {
-            Ok(e) => apps.push(App {
+        match endpoint("app", &r.upstream, r.timeouts, &r.tls, metrics) {
+            Ok(endpoint) => apps.push(App {
                 prefix: r.prefix.clone(),
                 strip_prefix: r.strip_prefix,
-                endpoint: Arc::new(e),
+                endpoint,
             }),
-            Err(e) => problems.push(endpoint_problem(&format!("routes[{i}]"), &e)),
+            Err(message) => problems.push(Problem {
+                key: format!("routes[{i}]"),
+                message,
+            }),
         }
     }
     let prefixes = config.routes.iter().map(|r| r.prefix.clone()).collect();
@@ -271,9 +286,28 @@ fn assemble(
     }
 }
 
-fn endpoint_problem(key: &str, e: &EndpointError) -> Problem {
-    Problem {
-        key: key.to_owned(),
-        message: e.to_string(),
+/// The endpoint of a backend or app, its TLS material loaded when the URL is `https://`.
+fn endpoint(
+    label: &'static str,
+    url: &url::Url,
+    timeouts: Timeouts,
+    tls: &UpstreamTlsConfig,
+    metrics: &Metrics,
+) -> Result<Arc<Endpoint>, String> {
+    let tls = match url.scheme() {
+        "https" => Some(
+            UpstreamTls::load(url.host_str().unwrap_or_default(), tls)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    if let Some(expiry) = tls.as_ref().and_then(|t| t.client_cert_not_after) {
+        metrics
+            .certificate_expiry
+            .with_label_values(&[&format!("{label} client")])
+            .set(expiry);
     }
+    Endpoint::new(label, url, timeouts, tls, metrics.clone())
+        .map(Arc::new)
+        .map_err(|e: EndpointError| e.to_string())
 }

@@ -5,6 +5,10 @@
 //! gateway that is already accepting, on the real ports even when the config says port 0: tests
 //! need no fixed ports and no sleeps, and `run` reports a bind failure as an error, not a panic.
 //!
+//! The TLS listener, when configured, is handed over the same way; its certificate is a
+//! [`ListenerCert`] that a reload re-reads, so new handshakes get the new certificate while open
+//! connections carry on.
+//!
 //! Endpoints are resolved before the gateway accepts, and again every [`REFRESH_EVERY`] in the
 //! background, together with the backend probe: no request ever waits for DNS.
 
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Fds, ListenFds};
 use pingora::services::Service as _;
@@ -22,9 +27,10 @@ use tokio::task::JoinHandle;
 
 use crate::admin;
 use crate::backend::Kinds;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ListenerTls};
 use crate::proxy::GatewayProxy;
 use crate::runtime::{BuildError, Runtime};
+use crate::tls::{self, ListenerCert};
 
 /// How often endpoints are resolved again and backends probed for `idbridge_backend_up`.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
@@ -38,13 +44,17 @@ pub enum StartError {
     },
     #[error("cannot start the gateway: {0}")]
     Init(#[from] BuildError),
+    #[error("cannot start the TLS listener: {0}")]
+    Tls(String),
 }
 
 /// A running gateway. Call [`RunningGateway::shutdown`] to stop accepting and wait for the
 /// listeners to close.
 #[derive(Debug)]
 pub struct RunningGateway {
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
+    listener_cert: Option<Arc<ListenerCert>>,
     admin_addr: SocketAddr,
     runtime: Arc<ArcSwap<Runtime>>,
     shutdown: watch::Sender<bool>,
@@ -61,17 +71,18 @@ impl RunningGateway {
 
     /// Starts a gateway that also knows the backend kinds registered in `kinds`.
     pub async fn start_with(config: Config, kinds: Kinds) -> Result<Self, StartError> {
-        let (listener, addr) = bind(config.server.listen)?;
+        let plain = config.server.listen.map(bind).transpose()?;
+        let tls = match &config.server.tls {
+            Some(t) => Some((bind(t.listen)?, tls_settings(t)?)),
+            None => None,
+        };
         let (admin_listener, admin_addr) = bind(config.server.admin_listen)?;
         let runtime = Runtime::new(config, kinds)?;
         runtime.resolve().await;
         let state = Arc::new(ArcSwap::from_pointee(runtime));
         let (shutdown, watch) = watch::channel(false);
 
-        let key = addr.to_string();
         let mut fds = Fds::new();
-        fds.add(key.clone(), listener.into_raw_fd());
-        let fds: ListenFds = Arc::new(parking_lot::Mutex::new(fds));
         let conf = Arc::new(ServerConf {
             upstream_keepalive_pool_size: 256,
             ..ServerConf::default()
@@ -81,16 +92,37 @@ impl RunningGateway {
             GatewayProxy::new(state.clone()),
             "idbridge",
         );
-        service.add_tcp(&key);
+        let addr = plain.map(|(listener, addr)| {
+            fds.add(addr.to_string(), listener.into_raw_fd());
+            service.add_tcp(&addr.to_string());
+            addr
+        });
+        let (tls_addr, listener_cert) = match tls {
+            Some(((listener, addr), (settings, cert))) => {
+                fds.add(addr.to_string(), listener.into_raw_fd());
+                service.add_tls_with_settings(&addr.to_string(), None, settings);
+                state
+                    .load()
+                    .metrics
+                    .certificate_expiry
+                    .with_label_values(&["listener"])
+                    .set(cert.not_after());
+                (Some(addr), Some(cert))
+            }
+            None => (None, None),
+        };
+        let fds: ListenFds = Arc::new(parking_lot::Mutex::new(fds));
         let main_watch = watch.clone();
         let main =
             tokio::spawn(async move { service.start_service(Some(fds), main_watch, 1).await });
 
         let admin = tokio::spawn(serve_admin(admin_listener, state.clone(), watch.clone()));
         let probe = tokio::spawn(refresh_loop(state.clone(), watch));
-        tracing::info!(%addr, %admin_addr, "gateway listening");
+        tracing::info!(addr = ?addr, tls = ?tls_addr, %admin_addr, "gateway listening");
         Ok(Self {
             addr,
+            tls_addr,
+            listener_cert,
             admin_addr,
             runtime: state,
             shutdown,
@@ -98,16 +130,34 @@ impl RunningGateway {
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    /// The plain listener's address, when it is on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// The TLS listener's address, when it is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
     }
 
+    /// The plain listener's URL; the TLS one's when the plain listener is off.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        match (self.addr, self.tls_addr) {
+            (Some(addr), _) => format!("http://{addr}"),
+            (None, tls) => self.tls_url().unwrap_or_else(|| format!("https://{tls:?}")),
+        }
+    }
+
+    /// The TLS listener's URL, named `localhost` (what the demo certificate is for).
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_addr.map(|a| match a.ip() {
+            ip if ip.is_loopback() => format!("https://localhost:{}", a.port()),
+            _ => format!("https://{a}"),
+        })
     }
 
     pub fn admin_url(&self) -> String {
@@ -124,6 +174,15 @@ impl RunningGateway {
     /// Returns the changes that need a restart to take effect.
     pub async fn reload(&self, config: Config) -> Result<Vec<String>, BuildError> {
         let (next, restart_needed) = self.runtime.load().reconfigure(config)?;
+        if let (Some(cert), Some(tls)) = (&self.listener_cert, &next.config.server.tls) {
+            cert.reload(tls)
+                .map_err(|e| BuildError::Config(ConfigError::one("server.tls", e.to_string())))?;
+            next.metrics
+                .certificate_expiry
+                .with_label_values(&["listener"])
+                .set(cert.not_after());
+            tracing::info!("listener certificate reloaded");
+        }
         next.resolve().await;
         self.runtime.store(Arc::new(next));
         for change in &restart_needed {
@@ -139,6 +198,20 @@ impl RunningGateway {
             let _ = task.await;
         }
     }
+}
+
+/// The TLS listener's settings: TLS 1.2 and 1.3 with rustls' modern suites, ALPN `h2` then
+/// `http/1.1`, the certificate from a [`ListenerCert`], client certificates when configured.
+fn tls_settings(t: &ListenerTls) -> Result<(TlsSettings, Arc<ListenerCert>), StartError> {
+    let cert = Arc::new(ListenerCert::load(t).map_err(|e| StartError::Tls(e.to_string()))?);
+    let mut settings =
+        TlsSettings::intermediate("", "").map_err(|e| StartError::Tls(e.to_string()))?;
+    settings.set_cert_resolver(cert.clone());
+    settings.enable_h2();
+    if let Some(verifier) = tls::client_verifier(t).map_err(|e| StartError::Tls(e.to_string()))? {
+        settings.set_client_cert_verifier(verifier);
+    }
+    Ok((settings, cert))
 }
 
 fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {

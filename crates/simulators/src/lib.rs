@@ -45,6 +45,7 @@ pub mod directory;
 pub mod enos;
 pub mod netid;
 mod server;
+pub mod tls;
 
 pub use clock::Clock;
 pub use control::{FaultSettings, Faults, Stats};
@@ -61,6 +62,8 @@ pub struct SimOptions {
     pub clock: Clock,
     /// Net iD idle timeout: a session with no accepted call for this long is logged out.
     pub netid_idle_timeout: Duration,
+    /// Serve over TLS with this configuration ([`tls::server_config`]); plain HTTP when `None`.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 // === impl SimOptions ===
@@ -72,6 +75,7 @@ impl Default for SimOptions {
             directory: Directory::demo(),
             clock: Clock::system(),
             netid_idle_timeout: Duration::from_secs(1200),
+            tls: None,
         }
     }
 }
@@ -94,4 +98,6 @@ pub enum SimError {
     ParseDirectory(#[from] serde_json::Error),
     #[error("the directory is inconsistent: {}", .0.join("; "))]
     InvalidDirectory(Vec<String>),
+    #[error("TLS: {0}")]
+    Tls(String),
 }

@@ -9,11 +9,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener, ListenerExt as _};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::control::{self, Control, Faults};
+use crate::tls::TlsListener;
 use crate::{SimError, SimOptions, enos, netid};
 
 /// A handle to one running simulator. Dropping it stops the server too (without waiting);
@@ -22,6 +25,7 @@ use crate::{SimError, SimOptions, enos, netid};
 pub struct Simulator {
     name: &'static str,
     local_addr: SocketAddr,
+    tls: bool,
     control: Arc<Control>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -37,7 +41,7 @@ impl Simulator {
         let local_addr = local_addr(&listener, addr)?;
         let control = Arc::new(Control::new(enos::STATS));
         let app = enos::router(control.clone(), opts);
-        Ok(Self::spawn("enos", listener, local_addr, app, control))
+        Self::spawn("enos", listener, local_addr, app, control, opts)
     }
 
     /// Starts a Net iD Portal simulator on `addr` (port 0 picks a free port).
@@ -47,7 +51,7 @@ impl Simulator {
         let local_addr = local_addr(&listener, addr)?;
         let control = Arc::new(Control::new(netid::STATS));
         let app = netid::router(control.clone(), opts, local_addr);
-        Ok(Self::spawn("netid", listener, local_addr, app, control))
+        Self::spawn("netid", listener, local_addr, app, control, opts)
     }
 
     fn spawn(
@@ -56,30 +60,36 @@ impl Simulator {
         local_addr: SocketAddr,
         app: Router,
         control: Arc<Control>,
-    ) -> Simulator {
+        opts: &SimOptions,
+    ) -> Result<Simulator, SimError> {
         let app = control::router(control.clone()).merge(app);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                // Either a stop request or the handle being dropped ends the server.
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(simulator = name, error = %e, "simulator server failed");
+        // Either a stop request or the handle being dropped ends the server.
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let task = match &opts.tls {
+            None => tokio::spawn(serve(name, listener, app, stopped)),
+            Some(config) => {
+                let listener = TlsListener::new(listener, config.clone())
+                    .map_err(|source| SimError::Bind {
+                        addr: local_addr,
+                        source,
+                    })?
+                    // `tap_io` gives the TLS connections axum's `ConnectInfo<SocketAddr>`.
+                    .tap_io(|_| ());
+                tokio::spawn(serve(name, listener, app, stopped))
             }
-        });
-        tracing::info!(simulator = name, addr = %local_addr, "simulator listening");
-        Simulator {
+        };
+        tracing::info!(simulator = name, addr = %local_addr, tls = opts.tls.is_some(), "simulator listening");
+        Ok(Simulator {
             name,
             local_addr,
+            tls: opts.tls.is_some(),
             control,
             stop: Some(stop),
             task: Some(task),
-        }
+        })
     }
 
     /// The bound address (port 0 resolved).
@@ -87,9 +97,10 @@ impl Simulator {
         self.local_addr
     }
 
-    /// `http://IP:PORT`, without a trailing slash.
+    /// `http://IP:PORT`, or `https://IP:PORT` over TLS, without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
     }
 
     /// Every request counter (see the `enos`/`netid` module docs for the names).
@@ -130,6 +141,27 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.signal_stop();
+    }
+}
+
+/// Serves `app` on `listener` until `stopped`.
+async fn serve<L>(
+    name: &'static str,
+    listener: L,
+    app: Router,
+    stopped: impl Future<Output = ()> + Send + 'static,
+) where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
+{
+    let serve = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped);
+    if let Err(e) = serve.await {
+        tracing::error!(simulator = name, error = %e, "simulator server failed");
     }
 }
 

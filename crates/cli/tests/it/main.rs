@@ -64,6 +64,8 @@ fn check_config_reports_every_problem_and_exits_64() {
 struct Gateway {
     child: Child,
     url: String,
+    /// The TLS listener's URL, when it has one.
+    tls_url: Option<String>,
 }
 
 impl Drop for Gateway {
@@ -88,13 +90,18 @@ fn spawn_gateway(config: &std::path::Path, enos: &str, netid: &str) -> Gateway {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches(',')
-        .to_owned();
-    Gateway { child, url }
+    let word = |scheme: &str| {
+        line.split_whitespace()
+            .find(|w| w.starts_with(scheme))
+            .map(|w| w.trim_end_matches(',').to_owned())
+    };
+    let url = word("http://").unwrap();
+    let tls_url = word("https://");
+    Gateway {
+        child,
+        url,
+        tls_url,
+    }
 }
 
 fn sigterm_and_wait(mut gw: Gateway) -> (std::process::ExitStatus, String) {
@@ -166,4 +173,132 @@ async fn run_reloads_on_sighup_and_logs_json() {
             .iter()
             .all(|l| l.contains("\"request_id\"") && l.contains("\"latency_ms\""))
     );
+}
+
+/// A fresh demo PKI, made by the project's script.
+fn pki() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/make-tls-certs.sh"
+    );
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Whether `openssl s_client` verifies the certificate served on `port` against `ca`.
+fn served_by(port: u16, ca: &std::path::Path) -> bool {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+        ])
+        .args(["-verify_return_error", "-brief", "-CAfile"])
+        .arg(ca)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed (make deps)");
+    out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Verification: OK")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_serves_a_replaced_certificate_to_new_connections_only() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (first, second, live) = (pki(), pki(), tempfile::tempdir().unwrap());
+    let install = |pki: &std::path::Path| {
+        for f in ["server.pem", "server-key.pem"] {
+            std::fs::copy(pki.join(f), live.path().join(f)).unwrap();
+        }
+    };
+    install(first.path());
+    let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+             [server.tls]\nlisten = \"127.0.0.1:0\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            live.path().join("server.pem").display(),
+            live.path().join("server-key.pem").display()
+        ),
+    )
+    .unwrap();
+    let gw = spawn_gateway(config.path(), "http://127.0.0.1:9", "http://127.0.0.1:9");
+    let port: u16 = gw
+        .tls_url
+        .as_deref()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(served_by(port, &first.path().join("ca.pem")));
+
+    // A keep-alive connection opened before the reload (it trusts both CAs).
+    let mut roots = rustls::RootCertStore::empty();
+    for pki in [first.path(), second.path()] {
+        let pem = std::fs::read(pki.join("ca.pem")).unwrap();
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let mut jwks = async || {
+        conn.write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 8192];
+        let n = conn.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(jwks().await.starts_with("HTTP/1.1 200"));
+
+    install(second.path());
+    Command::new("kill")
+        .args(["-HUP", &gw.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !served_by(port, &second.path().join("ca.pem")) {
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was not served"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        jwks().await.starts_with("HTTP/1.1 200"),
+        "the connection opened before carries on"
+    );
+    let (status, stderr) = sigterm_and_wait(gw);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("listener certificate reloaded"), "{stderr}");
 }

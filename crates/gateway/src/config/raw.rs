@@ -50,6 +50,27 @@ pub struct RawRoot {
 pub struct RawServer {
     pub listen: Option<Leaf>,
     pub admin_listen: Option<Leaf>,
+    pub tls: Option<Node>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawListenerTls {
+    pub listen: Option<Leaf>,
+    pub cert_file: Option<Leaf>,
+    pub key_file: Option<Leaf>,
+    pub client_ca_file: Option<Leaf>,
+    pub client_auth: Option<Leaf>,
+}
+
+/// TLS towards an upstream, shared by backends and apps.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawUpstreamTls {
+    pub ca_file: Option<Leaf>,
+    pub sni: Option<Leaf>,
+    pub client_cert_file: Option<Leaf>,
+    pub client_key_file: Option<Leaf>,
 }
 
 /// A `[backends.<name>]` table: the keys every backend has, and the kind's own (`options`,
@@ -62,6 +83,8 @@ pub struct RawBackend {
     #[serde(flatten)]
     pub timeouts: RawTimeouts,
     pub timeout: Option<Leaf>,
+    #[serde(flatten)]
+    pub tls: RawUpstreamTls,
     #[serde(flatten)]
     pub options: BTreeMap<String, Node>,
 }
@@ -88,6 +111,10 @@ pub struct RawRoute {
     pub write_timeout: Option<Leaf>,
     pub idle_timeout: Option<Leaf>,
     pub request_timeout: Option<Leaf>,
+    pub ca_file: Option<Leaf>,
+    pub sni: Option<Leaf>,
+    pub client_cert_file: Option<Leaf>,
+    pub client_key_file: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

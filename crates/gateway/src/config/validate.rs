@@ -12,14 +12,16 @@ use idbridge_session::Backend;
 use url::Url;
 
 use super::raw::{
-    self, Leaf, Node, RawAdmin, RawBackend, RawCache, RawLimits, RawLog, RawRoot, RawRoute,
-    RawServer, RawTimeouts, RawTokens, join,
+    self, Leaf, Node, RawAdmin, RawBackend, RawCache, RawLimits, RawListenerTls, RawLog, RawRoot,
+    RawRoute, RawServer, RawTimeouts, RawTokens, RawUpstreamTls, join,
 };
 use super::{
-    AdminConfig, AppRoute, BackendConfig, CacheConfig, Config, ConfigError, LimitsConfig,
-    LogConfig, LogFormat, Problem, ServerConfig, Timeouts, TokenAlgorithm, TokensConfig,
+    AdminConfig, AppRoute, BackendConfig, CacheConfig, ClientAuth, Config, ConfigError,
+    LimitsConfig, ListenerTls, LogConfig, LogFormat, Problem, ServerConfig, Timeouts,
+    TokenAlgorithm, TokensConfig, UpstreamTlsConfig,
 };
 use crate::backend::Kinds;
+use crate::tls::{self, TlsFileError};
 
 /// The problems found so far, and typed readers that add to them.
 struct Check {
@@ -33,14 +35,13 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
     };
     let root: RawRoot = raw::parse("", Some(tree), &mut c.problems);
     let server: RawServer = raw::parse("server", root.server, &mut c.problems);
+    let tls: RawListenerTls = raw::parse("server.tls", server.tls, &mut c.problems);
     let server = ServerConfig {
-        listen: c.addr("server.listen", server.listen, "127.0.0.1:8080"),
+        listen: c.optional_addr("server.listen", server.listen, "127.0.0.1:8080"),
         admin_listen: c.addr("server.admin_listen", server.admin_listen, "127.0.0.1:9090"),
+        tls: c.listener_tls(tls),
     };
-    // Port 0 asks the OS for a free port: two of them never clash.
-    if server.listen == server.admin_listen && server.listen.port() != 0 {
-        c.problem("server.admin_listen", "must differ from server.listen");
-    }
+    c.listeners_differ(&server);
     let backends = c.backends(root.backends, kinds);
     let cache: RawCache = raw::parse("cache", root.cache, &mut c.problems);
     let cache = CacheConfig {
@@ -139,6 +140,188 @@ impl Check {
         Some(self.text(key, leaf, "").trim().to_owned()).filter(|s| !s.is_empty())
     }
 
+    /// An address, or `None` for `off` (a listener turned off).
+    fn optional_addr(
+        &mut self,
+        key: &str,
+        leaf: Option<Leaf>,
+        default: &str,
+    ) -> Option<SocketAddr> {
+        match &leaf {
+            Some(Leaf::Text(s)) if s.trim() == "off" => None,
+            _ => Some(self.addr(key, leaf, default)),
+        }
+    }
+
+    /// Every listener on its own address (port 0 asks the OS for a free port: never a clash),
+    /// and at least one main listener.
+    fn listeners_differ(&mut self, server: &ServerConfig) {
+        let mut seen: Vec<_> = server
+            .listen
+            .map(|a| ("server.listen", a))
+            .into_iter()
+            .collect();
+        seen.extend(server.tls.as_ref().map(|t| ("server.tls.listen", t.listen)));
+        seen.push(("server.admin_listen", server.admin_listen));
+        for (i, (key, addr)) in seen.iter().enumerate() {
+            if addr.port() != 0 && seen[..i].iter().any(|(_, other)| other == addr) {
+                self.problem(key, "must differ from the other listeners");
+            }
+        }
+        if server.listen.is_none() && server.tls.is_none() {
+            self.problem(
+                "server.listen",
+                "is off, and no [server.tls] listener is configured",
+            );
+        }
+    }
+
+    /// `[server.tls]`: on when `cert_file` is set; its files read and checked now, so that a bad
+    /// file is a configuration problem, not a failure at the first handshake.
+    fn listener_tls(&mut self, raw: RawListenerTls) -> Option<ListenerTls> {
+        let cert_file = self
+            .optional("server.tls.cert_file", raw.cert_file)
+            .map(PathBuf::from);
+        let key_file = self
+            .optional("server.tls.key_file", raw.key_file)
+            .map(PathBuf::from);
+        let client_ca_file = self
+            .optional("server.tls.client_ca_file", raw.client_ca_file)
+            .map(PathBuf::from);
+        let listen = self.addr("server.tls.listen", raw.listen, "127.0.0.1:8443");
+        let client_auth = match self
+            .text("server.tls.client_auth", raw.client_auth, "required")
+            .as_str()
+        {
+            "required" => ClientAuth::Required,
+            "optional" => ClientAuth::Optional,
+            other => {
+                self.problem(
+                    "server.tls.client_auth",
+                    format!("`{other}` is not one of: required, optional"),
+                );
+                ClientAuth::Required
+            }
+        };
+        let (cert_file, key_file) = match (cert_file, key_file) {
+            (None, None) => {
+                if client_ca_file.is_some() {
+                    self.problem(
+                        "server.tls.cert_file",
+                        "required with server.tls.client_ca_file",
+                    );
+                }
+                return None;
+            }
+            (Some(c), Some(k)) => (c, k),
+            (None, Some(_)) => {
+                self.problem("server.tls.cert_file", "required with server.tls.key_file");
+                return None;
+            }
+            (Some(_), None) => {
+                self.problem("server.tls.key_file", "required with server.tls.cert_file");
+                return None;
+            }
+        };
+        let tls = ListenerTls {
+            listen,
+            cert_file,
+            key_file,
+            client_ca_file,
+            client_auth,
+        };
+        let files = [
+            ("server.tls.cert_file", tls.cert_file.clone()),
+            ("server.tls.key_file", tls.key_file.clone()),
+        ];
+        if let Err(e) = tls::ListenerCert::load(&tls) {
+            self.file_problem(&files, &e);
+        }
+        if let Err(e) = tls::client_verifier(&tls) {
+            self.problem("server.tls.client_ca_file", e.to_string());
+        }
+        Some(tls)
+    }
+
+    /// A TLS file problem, under the key that names the file.
+    fn file_problem(&mut self, files: &[(&str, PathBuf)], e: &TlsFileError) {
+        let key = files
+            .iter()
+            .find(|(_, p)| p.display().to_string() == e.path)
+            .map_or(files[0].0, |(k, _)| *k);
+        self.problem(key, e.to_string());
+    }
+
+    /// TLS towards an upstream at `url`, under `prefix`: only with `https://`, its files checked.
+    fn upstream_tls(
+        &mut self,
+        prefix: &str,
+        url: Option<&Url>,
+        raw: RawUpstreamTls,
+    ) -> UpstreamTlsConfig {
+        let path =
+            |c: &mut Self, key: &str, leaf| c.optional(&join(prefix, key), leaf).map(PathBuf::from);
+        let config = UpstreamTlsConfig {
+            ca_file: path(self, "ca_file", raw.ca_file),
+            sni: self.optional(&join(prefix, "sni"), raw.sni),
+            client_cert_file: path(self, "client_cert_file", raw.client_cert_file),
+            client_key_file: path(self, "client_key_file", raw.client_key_file),
+        };
+        let Some(url) = url else { return config };
+        if url.scheme() != "https" {
+            for (key, set) in [
+                ("ca_file", config.ca_file.is_some()),
+                ("sni", config.sni.is_some()),
+                ("client_cert_file", config.client_cert_file.is_some()),
+                ("client_key_file", config.client_key_file.is_some()),
+            ] {
+                if set {
+                    self.problem(&join(prefix, key), "only used with an https:// url");
+                }
+            }
+            return config;
+        }
+        if let Some(sni) = &config.sni
+            && !sni
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+        {
+            self.problem(
+                &join(prefix, "sni"),
+                "must be a DNS name such as iam.example.com",
+            );
+        }
+        match (&config.client_cert_file, &config.client_key_file) {
+            (Some(_), None) => self.problem(
+                &join(prefix, "client_key_file"),
+                "required with client_cert_file",
+            ),
+            (None, Some(_)) => self.problem(
+                &join(prefix, "client_cert_file"),
+                "required with client_key_file",
+            ),
+            _ => {}
+        }
+        let files: Vec<(String, PathBuf)> = [
+            ("ca_file", &config.ca_file),
+            ("client_cert_file", &config.client_cert_file),
+            ("client_key_file", &config.client_key_file),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.clone().map(|p| (join(prefix, k), p)))
+        .collect();
+        if let Err(e) = tls::UpstreamTls::load(url.host_str().unwrap_or_default(), &config) {
+            let files: Vec<(&str, PathBuf)> =
+                files.iter().map(|(k, p)| (k.as_str(), p.clone())).collect();
+            if files.is_empty() {
+                self.problem(prefix, e.to_string());
+            } else {
+                self.file_problem(&files, &e);
+            }
+        }
+        config
+    }
+
     fn addr(&mut self, key: &str, leaf: Option<Leaf>, default: &str) -> SocketAddr {
         let s = self.text(key, leaf, default);
         s.parse().unwrap_or_else(|_| {
@@ -150,11 +333,11 @@ impl Check {
         })
     }
 
-    /// An upstream base URL: http, a host, no path or query.
+    /// An upstream base URL: http or https, a host, no path or query.
     fn url(&mut self, key: &str, s: &str) -> Option<Url> {
         let problem = match Url::parse(s) {
-            Ok(u) if u.scheme() != "http" => {
-                "only http:// upstreams are supported by this build".into()
+            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
+                "must be an http:// or https:// URL".into()
             }
             Ok(u) if u.host_str().is_none() => "must name a host".into(),
             Ok(u) if u.path() != "/" || u.query().is_some() => {
@@ -288,6 +471,7 @@ impl Check {
                 }
             };
             let timeouts = self.timeouts(&prefix, raw.timeouts, raw.timeout);
+            let tls = self.upstream_tls(&prefix, url.as_ref(), raw.tls);
             let mut options = BTreeMap::new();
             let mut given = raw.options;
             for spec in kind.options() {
@@ -311,6 +495,7 @@ impl Check {
                     kind: kind.kind().to_owned(),
                     url,
                     timeouts,
+                    tls,
                     options,
                 });
             }
@@ -344,9 +529,14 @@ impl Check {
             }
             let upstream = self.text(&key("upstream"), raw.upstream, "");
             let upstream = match Url::parse(&upstream) {
-                Ok(u) if u.scheme() == "http" && u.host_str().is_some() => Some(u),
+                Ok(u) if ["http", "https"].contains(&u.scheme()) && u.host_str().is_some() => {
+                    Some(u)
+                }
                 _ => {
-                    self.problem(&key("upstream"), "must be an http:// URL of the app");
+                    self.problem(
+                        &key("upstream"),
+                        "must be an http:// or https:// URL of the app",
+                    );
                     None
                 }
             };
@@ -362,12 +552,23 @@ impl Check {
                 },
                 None,
             );
+            let tls = self.upstream_tls(
+                &prefix_key,
+                upstream.as_ref(),
+                RawUpstreamTls {
+                    ca_file: raw.ca_file,
+                    sni: raw.sni,
+                    client_cert_file: raw.client_cert_file,
+                    client_key_file: raw.client_key_file,
+                },
+            );
             if let Some(upstream) = upstream {
                 routes.push(AppRoute {
                     prefix,
                     upstream,
                     strip_prefix,
                     timeouts,
+                    tls,
                 });
             }
         }

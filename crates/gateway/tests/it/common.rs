@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ pub struct Builder<'a> {
     kinds: Kinds,
     env: HashMap<String, String>,
     tweaks: Vec<Tweak<'a>>,
+    /// Serve the simulators over TLS with this PKI (made by scripts/make-tls-certs.sh).
+    sim_tls: Option<PathBuf>,
 }
 
 type Tweak<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
@@ -51,13 +54,39 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
 }
 
 /// The process-wide subscriber: logs show for failing tests only (the test writer); RUST_LOG
-/// widens them. Idempotent.
+/// widens them. The TLS handshake-failure counter listens too, as in the binary. Idempotent.
 pub fn init_logging() {
+    use tracing_subscriber::prelude::*;
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(idbridge_gateway::logging::filter(&filter))
+    let fmt = tracing_subscriber::fmt::layer()
         .with_test_writer()
+        .with_filter(tracing_subscriber::EnvFilter::new(
+            idbridge_gateway::logging::filter(&filter),
+        ));
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(idbridge_gateway::tls::HandshakeFailures::layer())
         .try_init();
+}
+
+/// A fresh demo PKI (CA, server and client certificates), made by the project's script.
+pub fn pki() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/make-tls-certs.sh"
+    );
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
 }
 
 impl<'a> Builder<'a> {
@@ -79,6 +108,33 @@ impl<'a> Builder<'a> {
             .set(&format!("backends.{name}.url"), url)
     }
 
+    /// The simulators speak TLS with `pki`'s server certificate; the gateway reaches them over
+    /// https:// and trusts `pki`'s CA (`backends.*.ca_file`).
+    pub fn tls_backends(mut self, pki: &Path) -> Self {
+        self.sim_tls = Some(pki.to_path_buf());
+        self.trusting(pki)
+    }
+
+    /// The backends' certificates are checked against `pki`'s CA.
+    pub fn trusting(self, pki: &Path) -> Self {
+        let ca = pki.join("ca.pem").display().to_string();
+        self.set("backends.enos.ca_file", ca.clone())
+            .set("backends.netid.ca_file", ca)
+    }
+
+    /// A TLS listener with `pki`'s server certificate, on an ephemeral port.
+    pub fn tls_listener(self, pki: &Path) -> Self {
+        self.set("server.tls.listen", "127.0.0.1:0")
+            .set(
+                "server.tls.cert_file",
+                pki.join("server.pem").display().to_string(),
+            )
+            .set(
+                "server.tls.key_file",
+                pki.join("server-key.pem").display().to_string(),
+            )
+    }
+
     /// Changes the loaded configuration before the gateway starts.
     pub fn config(mut self, tweak: impl FnOnce(&mut Config) + 'a) -> Self {
         self.tweaks.push(Box::new(tweak));
@@ -87,7 +143,15 @@ impl<'a> Builder<'a> {
 
     pub async fn start(self) -> Harness {
         init_logging();
-        let opts = SimOptions::default();
+        let mut opts = SimOptions::default();
+        if let Some(pki) = &self.sim_tls {
+            let config = idbridge_sim::tls::server_config(
+                &pki.join("server.pem"),
+                &pki.join("server-key.pem"),
+            )
+            .unwrap();
+            opts.tls = Some(config);
+        }
         let any = "127.0.0.1:0".parse().unwrap();
         let enos = Simulator::start_enos(any, &opts).await.unwrap();
         let netid = Simulator::start_netid(any, &opts).await.unwrap();
@@ -133,6 +197,7 @@ pub fn app_route(prefix: &str, upstream: &str, strip_prefix: bool) -> AppRoute {
         upstream: upstream.parse().unwrap(),
         strip_prefix,
         timeouts: defaults.backend("enos").unwrap().timeouts,
+        tls: Default::default(),
     }
 }
 

@@ -24,7 +24,7 @@ fn toml_file(text: &str) -> tempfile::NamedTempFile {
 #[test]
 fn defaults_are_the_demo_topology() {
     let c = Config::defaults().unwrap();
-    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.listen.unwrap().to_string(), "127.0.0.1:8080");
     assert_eq!(c.server.admin_listen.to_string(), "127.0.0.1:9090");
     let (enos, netid) = (c.backend("enos").unwrap(), c.backend("netid").unwrap());
     assert_eq!(enos.url.as_str(), "http://127.0.0.1:18081/");
@@ -53,7 +53,7 @@ fn file_then_environment_override_in_order() {
         ]),
     };
     let c = load(&sources).unwrap();
-    assert_eq!(c.server.listen.to_string(), "127.0.0.1:7000");
+    assert_eq!(c.server.listen.unwrap().to_string(), "127.0.0.1:7000");
     assert_eq!(c.cache.revalidate_after, Duration::from_secs(300));
     assert_eq!(c.cache.max_sessions, 42, "environment wins over the file");
     assert_eq!(c.log.format, LogFormat::Json);
@@ -172,4 +172,74 @@ fn env_names_follow_the_key_path() {
         Config::env_name("backends.enos.url"),
         "IDBRIDGE__BACKENDS__ENOS__URL"
     );
+}
+
+#[test]
+fn tls_files_are_checked_and_every_problem_reported() {
+    let (a, b) = (crate::common::pki(), crate::common::pki());
+    let garbage = toml_file("not a certificate\n");
+    let path = |dir: &tempfile::TempDir, f: &str| dir.path().join(f).display().to_string();
+    let file = toml_file(&format!(
+        r#"
+[server.tls]
+listen = "127.0.0.1:0"
+cert_file = "{cert}"
+key_file = "{other_key}"
+client_ca_file = "{garbage}"
+client_auth = "sometimes"
+[backends.enos]
+url = "https://127.0.0.1:9"
+ca_file = "/nonexistent/ca.pem"
+client_cert_file = "{cert}"
+[backends.netid]
+url = "http://127.0.0.1:9"
+sni = "portal.example.com"
+"#,
+        cert = path(&a, "server.pem"),
+        other_key = path(&b, "server-key.pem"),
+        garbage = garbage.path().display(),
+    ));
+    let sources = Sources {
+        default_file: None,
+        file: Some(file.path().into()),
+        env: env(&[]),
+    };
+    let err = load(&sources).unwrap_err();
+    let text = err.to_string();
+    for (key, says) in [
+        ("server.tls.key_file", "does not match the certificate"),
+        ("server.tls.client_ca_file", "no PEM certificate"),
+        ("server.tls.client_auth", "not one of: required, optional"),
+        (
+            "backends.enos.client_key_file",
+            "required with client_cert_file",
+        ),
+        ("backends.enos.ca_file", "No such file"),
+        ("backends.netid.sni", "only used with an https:// url"),
+    ] {
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.key == key && p.message.contains(says)),
+            "{key}: {says}\n{text}"
+        );
+    }
+    assert!(text.starts_with("6 configuration problems:"), "{text}");
+
+    // And the good files load, https upstreams included.
+    let file = toml_file(&format!(
+        "[server.tls]\nlisten = \"127.0.0.1:0\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n\
+         [backends.enos]\nurl = \"https://localhost:9\"\nca_file = \"{}\"\n",
+        path(&a, "server.pem"),
+        path(&a, "server-key.pem"),
+        path(&a, "ca.pem"),
+    ));
+    let sources = Sources {
+        default_file: None,
+        file: Some(file.path().into()),
+        env: env(&[]),
+    };
+    let c = load(&sources).unwrap();
+    assert!(c.server.tls.is_some());
+    assert_eq!(c.backend("enos").unwrap().url.scheme(), "https");
 }

@@ -12,4 +12,5 @@ mod ops;
 mod sso;
 mod third_backend;
 mod timeouts;
+mod tls;
 mod tokens;

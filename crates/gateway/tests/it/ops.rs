@@ -334,7 +334,7 @@ async fn reload_applies_new_settings_and_keeps_sessions() {
     );
 
     let mut config = h.gw.runtime().config.clone();
-    config.server.listen = "127.0.0.1:1".parse().unwrap();
+    config.server.listen = Some("127.0.0.1:1".parse().unwrap());
     let restart_needed = h.gw.reload(config).await.unwrap();
     assert_eq!(
         restart_needed.len(),

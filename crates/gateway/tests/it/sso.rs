@@ -374,7 +374,7 @@ http {{
 }}
 "#,
         d = dir.path().display(),
-        gw = h.gw.local_addr(),
+        gw = h.gw.local_addr().unwrap(),
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
     // nginx workers (not root) must read the page.
