@@ -38,6 +38,8 @@ METRICS = {
     "idbridge_tokens_verified_total",
     "idbridge_backend_up",
     "idbridge_build_info",
+    "idbridge_tls_certificate_expiry_timestamp_seconds",
+    "idbridge_tls_handshake_failures_total",
 }
 HISTOGRAMS = {"idbridge_request_duration_seconds", "idbridge_upstream_duration_seconds"}
 MAIN_PORT, ADMIN_PORT = 8080, 9090
