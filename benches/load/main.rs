@@ -133,10 +133,29 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let opts = SimOptions::default();
     let enos = Simulator::start_enos(any, &opts).await?;
     let netid = Simulator::start_netid(any, &opts).await?;
-    let gateway = procs::gateway(&binary, &repo, &dir, enos.local_addr(), netid.local_addr())?;
+    // One certificate for both TLS servers, made by the project's script.
+    let tls = dir.join("tls");
+    let made = std::process::Command::new("bash")
+        .arg(repo.join("scripts/make-tls-certs.sh"))
+        .arg(&tls)
+        .output()?;
+    ensure!(
+        made.status.success(),
+        "making the TLS certificates failed: {made:?}"
+    );
+    let gateway = procs::gateway(
+        &binary,
+        &repo,
+        &dir,
+        &tls,
+        enos.local_addr(),
+        netid.local_addr(),
+    )?;
     eprintln!("gateway on {} (pid {})", gateway.base, gateway.proc.pid());
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(tls.join("ca.pem"))?)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .add_root_certificate(ca)
         .build()?;
 
     // Sessions established through the gateway, so it has them cached.
@@ -154,7 +173,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         .as_str()
         .context("session/info without workingOrganization.id")?
         .to_owned();
-    let nginx = procs::nginx(&dir, enos.local_addr(), &info)?;
+    let nginx = procs::nginx(&dir, &tls, enos.local_addr(), &info)?;
     eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
 
     let json_post = |url: String, auth: Option<&str>, body: String| Call {
@@ -195,6 +214,26 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             server: vec![gateway.proc.pid()],
             call: json_post(
                 format!("{}{org_info}", gateway.base),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "b-tls",
+            what: "nginx TLS (ssl + proxy_pass) → simulator",
+            server: vec![nginx.proc.pid()],
+            call: json_post(
+                format!("{}{org_info}", nginx.tls),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "c-tls",
+            what: "idbridge TLS termination and pass-through → simulator",
+            server: vec![gateway.proc.pid()],
+            call: json_post(
+                format!("{}{org_info}", gateway.tls),
                 Some(&enos_auth),
                 org_body,
             ),

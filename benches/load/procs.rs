@@ -100,6 +100,8 @@ pub struct Gateway {
     pub proc: Proc,
     pub base: String,
     pub admin: String,
+    /// The TLS listener (`https://localhost:P`), serving `tls`'s server certificate.
+    pub tls: String,
 }
 
 /// Starts `idbridge run` on ephemeral ports in front of the two simulators. Its logs (JSON, one
@@ -109,16 +111,26 @@ pub fn gateway(
     binary: &Path,
     repo: &Path,
     dir: &Path,
+    tls: &Path,
     enos: SocketAddr,
     netid: SocketAddr,
 ) -> anyhow::Result<Gateway> {
     let config = dir.join("gateway.toml");
+    let (cert, key) = (
+        tls.join("server.pem").display().to_string(),
+        tls.join("server-key.pem").display().to_string(),
+    );
     std::fs::write(
         &config,
         format!(
             r#"[server]
 listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
+
+[server.tls]
+listen = "127.0.0.1:0"
+cert_file = "{cert}"
+key_file = "{key}"
 
 [backends.enos]
 url = "http://{enos}"
@@ -149,13 +161,13 @@ level = "info"
     };
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    // "idbridge gateway on http://127.0.0.1:P, admin on http://127.0.0.1:Q"
+    // "idbridge gateway on http://127.0.0.1:P, tls on https://localhost:T, admin on http://…:Q"
     let urls: Vec<&str> = line
         .split_whitespace()
-        .filter(|w| w.starts_with("http://"))
+        .filter(|w| w.starts_with("http"))
         .map(|w| w.trim_end_matches(','))
         .collect();
-    let [base, admin] = urls.as_slice() else {
+    let [base, tls, admin] = urls.as_slice() else {
         bail!(
             "the gateway did not start (see {}): {line:?}",
             dir.join("gateway.log").display()
@@ -163,6 +175,7 @@ level = "info"
     };
     Ok(Gateway {
         base: (*base).to_owned(),
+        tls: (*tls).to_owned(),
         admin: (*admin).to_owned(),
         proc,
     })
@@ -175,14 +188,26 @@ level = "info"
 pub struct Nginx {
     pub proc: Proc,
     pub base: String,
+    /// The same `proxy_pass`, behind TLS with `tls`'s server certificate.
+    pub tls: String,
 }
 
-pub fn nginx(dir: &Path, upstream: SocketAddr, static_body: &[u8]) -> anyhow::Result<Nginx> {
+pub fn nginx(
+    dir: &Path,
+    tls: &Path,
+    upstream: SocketAddr,
+    static_body: &[u8],
+) -> anyhow::Result<Nginx> {
     let root = dir.join("nginx");
     let www = root.join("www");
     std::fs::create_dir_all(&www)?;
     std::fs::write(www.join("session-info.json"), static_body)?;
     let port = free_port()?;
+    let tls_port = free_port()?;
+    let (cert, key) = (
+        tls.join("server.pem").display().to_string(),
+        tls.join("server-key.pem").display().to_string(),
+    );
     let d = root.display();
     let conf = format!(
         r#"worker_processes auto;
@@ -206,6 +231,17 @@ http {{
             root {d}/www;
             default_type application/json;
         }}
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
         location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -237,9 +273,12 @@ http {{
     };
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     wait_listening(addr, Duration::from_secs(10)).context("nginx did not start listening")?;
+    wait_listening(([127, 0, 0, 1], tls_port).into(), Duration::from_secs(10))
+        .context("nginx did not start listening with TLS")?;
     Ok(Nginx {
         proc,
         base: format!("http://{addr}"),
+        tls: format!("https://localhost:{tls_port}"),
     })
 }
 

@@ -108,6 +108,16 @@ impl Report {
                 met: c.p99 <= b.p99,
             });
         }
+        if let Some(r) = self.ratio("c-tls", "b-tls") {
+            t.push(Target {
+                name: "TLS pass-through throughput c-tls/b-tls ≥ c/b (TLS costs idbridge no more than nginx)".into(),
+                measured: format!(
+                    "{r:.2} (c/b {:.2})",
+                    self.ratio("c", "b").unwrap_or(0.0)
+                ),
+                met: self.ratio("c", "b").is_some_and(|plain| r >= plain),
+            });
+        }
         for key in ["d", "e-rest", "e-soap"] {
             if let Some(r) = self.ratio(key, "f") {
                 t.push(Target {
