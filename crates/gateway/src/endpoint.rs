@@ -342,7 +342,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Whether a connection failed in the TLS handshake (rustls' certificate and alert errors).
-pub fn is_tls_failure(chain: &str) -> bool {
+fn is_tls_failure(chain: &str) -> bool {
     let chain = chain.to_ascii_lowercase();
     ["certificate", "handshake", "alert", "tls"]
         .iter()

@@ -12,7 +12,7 @@
 //! `idbridge_tls_handshake_failures_total` ([`HandshakeFailures`]): Pingora reports them only in a
 //! log line, so a tracing layer reads that line and classifies it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 
@@ -342,13 +342,6 @@ impl Visit for Message {
             value.clone_into(&mut self.message);
         }
     }
-}
-
-/// The files a listener or upstream TLS configuration names, for `check-config`.
-pub fn listener_files(tls: &ListenerTls) -> Vec<PathBuf> {
-    let mut files = vec![tls.cert_file.clone(), tls.key_file.clone()];
-    files.extend(tls.client_ca_file.clone());
-    files
 }
 
 #[cfg(test)]
