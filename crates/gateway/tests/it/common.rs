@@ -292,6 +292,19 @@ impl Harness {
         }
     }
 
+    /// The admin listener's `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.gw.admin_url());
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// GET on the gateway, answer parsed as JSON.
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let resp = self.http.get(self.url(path)).send().await.unwrap();

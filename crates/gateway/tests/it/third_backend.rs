@@ -255,15 +255,7 @@ async fn a_backend_defined_outside_the_gateway_is_answered_on_every_face() {
     );
 
     // Metrics and readiness know the new backend by its name.
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.gw.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains(
             r#"idbridge_upstream_requests_total{backend="acme",operation="status",outcome="ok"} 1"#

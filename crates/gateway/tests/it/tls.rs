@@ -190,15 +190,7 @@ async fn a_backend_certificate_from_another_ca_is_refused_before_any_request() {
         "{:?}",
         h.netid.stats()
     );
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.gw.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains(
             r#"idbridge_upstream_requests_total{backend="enos",operation="status",outcome="tls"} 1"#
@@ -343,15 +335,7 @@ async fn a_required_client_certificate_is_checked_at_the_handshake() {
     let (code, out) = curl(pki.path(), &url, &["--cert", &cert, "--key", &key]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("\"keys\""), "{out}");
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.gw.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     let refused = metrics
         .lines()
         .find(|l| {
