@@ -66,6 +66,7 @@ fn request(authorization: Option<String>, body: String) -> Request {
         content_type: None,
         request_id: Some("bench".into()),
         client_addr: Some("127.0.0.1".into()),
+        via_trusted_proxy: false,
         cookie: None,
         body: Bytes::from(body),
     }

@@ -200,6 +200,8 @@ pub struct ServerConfig {
     pub admin_listen: SocketAddr,
     /// The TLS main listener, serving the same as the plain one.
     pub tls: Option<ListenerTls>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed about the client's address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -45,8 +45,12 @@ pub struct Request {
     pub soap_action: Option<String>,
     pub content_type: Option<String>,
     pub request_id: Option<String>,
-    /// The client's address, passed upstream as `X-Forwarded-For` (EnOS throttles logins per IP).
+    /// The client's address ([`crate::client`]), passed upstream as `X-Forwarded-For` and in an
+    /// EnOS login's `clientIp` (backends throttle logins per address).
     pub client_addr: Option<String>,
+    /// The connection came from a trusted proxy: what it says of the client (a `clientIp` in a
+    /// login) is believed.
+    pub via_trusted_proxy: bool,
     pub body: Bytes,
 }
 

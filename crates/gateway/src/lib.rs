@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod client;
 pub mod config;
 pub mod documents;
 pub mod endpoint;

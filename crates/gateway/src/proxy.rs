@@ -13,6 +13,7 @@ use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::proxy::FailToProxy;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
+use crate::client::Client;
 use crate::documents;
 use crate::error::{GatewayError, UpstreamError};
 use crate::face::unified::{identity_headers, json_error};
@@ -40,6 +41,8 @@ pub struct Ctx {
     /// When a proxied request must be over (the endpoint's `request_timeout`).
     deadline: Option<Instant>,
     request_id: String,
+    /// The client's address, from the connection and the headers trusted proxies add.
+    client: Option<Client>,
     facts: Facts,
     outcome: Option<Outcome>,
     /// For a protected app: the verified identity headers to send it.
@@ -63,6 +66,7 @@ impl ProxyHttp for GatewayProxy {
             started: Instant::now(),
             deadline: None,
             request_id: String::new(),
+            client: None,
             facts: Facts::default(),
             outcome: None,
             identity: Vec::new(),
@@ -72,6 +76,7 @@ impl ProxyHttp for GatewayProxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         ctx.request_id = request_id(header(session, REQUEST_ID));
         let rt = ctx.runtime.clone();
+        ctx.client = client(session, &rt.config.server.trusted_proxies);
         ctx.target = rt.router.route(&route_input(session));
         let reply = match ctx.target {
             Target::Proxy { backend, .. } => {
@@ -135,7 +140,12 @@ impl ProxyHttp for GatewayProxy {
                 upstream.set_uri(stripped);
             }
         }
-        upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())
+        upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
+        // The client as the gateway resolved it, whatever the client wrote there itself.
+        match ctx.client {
+            Some(c) => upstream.insert_header("x-forwarded-for", c.addr.to_string()),
+            None => Ok(()),
+        }
     }
 
     async fn response_filter(
@@ -334,7 +344,7 @@ async fn intercepted(
         let e = GatewayError::TooLarge { limit };
         return Ok(rt.face(face).error(&e, None).with_outcome(e.outcome()));
     };
-    let req = request(session, &ctx.request_id, body);
+    let req = request(session, ctx, body);
     let (reply, facts) = rt.handle(face, op, &req, now()).await;
     ctx.facts = facts;
     Ok(reply)
@@ -355,7 +365,7 @@ fn route_input(session: &Session) -> RouteInput<'_> {
 }
 
 /// What an intercepted call's face and backend may read of the request.
-fn request(session: &Session, request_id: &str, body: Bytes) -> Request {
+fn request(session: &Session, ctx: &Ctx, body: Bytes) -> Request {
     let owned = |name| header(session, name).map(str::to_owned);
     Request {
         path: session.req_header().uri.path().to_owned(),
@@ -363,13 +373,22 @@ fn request(session: &Session, request_id: &str, body: Bytes) -> Request {
         cookie: owned("cookie"),
         soap_action: owned("soapaction"),
         content_type: owned("content-type"),
-        request_id: Some(request_id.to_owned()),
-        client_addr: session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip().to_string()),
+        request_id: Some(ctx.request_id.clone()),
+        client_addr: ctx.client.map(|c| c.addr.to_string()),
+        via_trusted_proxy: ctx.client.is_some_and(|c| c.via_trusted_proxy),
         body,
     }
+}
+
+/// The client of this connection ([`crate::client::resolve`]).
+fn client(session: &Session, trusted: &[ipnet::IpNet]) -> Option<Client> {
+    let peer = session.client_addr()?.as_inet()?.ip();
+    Some(crate::client::resolve(
+        peer,
+        header(session, "forwarded"),
+        header(session, "x-forwarded-for"),
+        trusted,
+    ))
 }
 
 /// `uri` without `prefix` at the front of its path (query kept); `/` when nothing is left.

@@ -20,7 +20,7 @@ use super::{
 use crate::endpoint::{Call, Endpoint, RawReply};
 use crate::error::{GatewayError, LoginOutcome, Rejection, UpstreamError};
 use crate::face::enos::{EnosFace, LOGIN, PREFIX, SESSION_INFO};
-use crate::face::{Face, PathMatch};
+use crate::face::{Face, PathMatch, Request};
 
 /// The upstream logout call: EnOS publishes none (PROTOCOLS §1.5), so it is configurable.
 pub const DEFAULT_LOGOUT_PATH: &str = "/enos-iam-service/v2.0/logout";
@@ -98,14 +98,18 @@ impl IdentityBackend for EnosBackend {
         now: UnixTime,
     ) -> Result<LoginResult, GatewayError> {
         let raw = match login {
-            LoginCall::Native(req) => forward_as_is(&self.endpoint, "login", req).await?,
+            LoginCall::Native(req) => {
+                let req = with_client_ip(req);
+                forward_as_is(&self.endpoint, "login", &req).await?
+            }
             LoginCall::Unified {
                 request,
                 client_addr,
             } => {
-                let body = request.to_enos().ok_or(GatewayError::Internal(
+                let mut body = request.to_enos().ok_or(GatewayError::Internal(
                     "a login for another backend reached EnOS",
                 ))?;
+                body.client_ip = client_addr.map(str::to_owned);
                 let mut headers = vec![("content-type", CONTENT_TYPE.to_owned())];
                 headers.extend(client_addr.map(|a| ("x-forwarded-for", a.to_owned())));
                 let call = Call {
@@ -223,6 +227,30 @@ impl EnosBackend {
             return Err(UpstreamError::Status(reply.status));
         }
         codec::decode_response(&reply.body, &self.limits).map_err(|e| bad(&e.to_string()))
+    }
+}
+
+/// The login as it goes upstream: `clientIp` is the client's address as the gateway resolved it,
+/// so EnOS locks out (30429) the client that failed, not the gateway and with it every user. A
+/// `clientIp` the client wrote is kept only when a trusted proxy sent it.
+fn with_client_ip(req: &Request) -> Request {
+    let Some(addr) = &req.client_addr else {
+        return req.clone();
+    };
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(&req.body) else {
+        return req.clone();
+    };
+    let given = body
+        .get("clientIp")
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| !s.is_empty());
+    if given && req.via_trusted_proxy {
+        return req.clone();
+    }
+    body.insert("clientIp".into(), addr.as_str().into());
+    Request {
+        body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        ..req.clone()
     }
 }
 

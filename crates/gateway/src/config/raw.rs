@@ -51,6 +51,7 @@ pub struct RawServer {
     pub listen: Option<Leaf>,
     pub admin_listen: Option<Leaf>,
     pub tls: Option<Node>,
+    pub trusted_proxies: Option<Node>,
 }
 
 #[derive(Debug, Default, Deserialize)]

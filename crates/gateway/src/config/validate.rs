@@ -40,6 +40,7 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
         listen: c.optional_addr("server.listen", server.listen, "127.0.0.1:8080"),
         admin_listen: c.addr("server.admin_listen", server.admin_listen, "127.0.0.1:9090"),
         tls: c.listener_tls(tls),
+        trusted_proxies: c.nets("server.trusted_proxies", server.trusted_proxies),
     };
     c.listeners_differ(&server);
     let backends = c.backends(root.backends, kinds);
@@ -138,6 +139,29 @@ impl Check {
     /// Empty means "not set".
     fn optional(&mut self, key: &str, leaf: Option<Leaf>) -> Option<String> {
         Some(self.text(key, leaf, "").trim().to_owned()).filter(|s| !s.is_empty())
+    }
+
+    /// A list of CIDRs: a TOML array, or one string with commas (the environment's form).
+    fn nets(&mut self, key: &str, node: Option<Node>) -> Vec<ipnet::IpNet> {
+        let items = match node {
+            None => Vec::new(),
+            Some(Node::Scalar(s)) => vec![s],
+            Some(Node::Array(items)) => items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Node::Scalar(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+            Some(Node::Table(_)) => {
+                self.problem(key, "must be a list of CIDRs such as [\"10.0.0.0/8\"]");
+                Vec::new()
+            }
+        };
+        crate::client::parse_nets(&items).unwrap_or_else(|e| {
+            self.problem(key, e);
+            Vec::new()
+        })
     }
 
     /// An address, or `None` for `off` (a listener turned off).

@@ -7,6 +7,7 @@ mod config;
 mod intercept_enos;
 mod intercept_failure;
 mod intercept_netid;
+mod limits;
 mod logs;
 mod ops;
 mod sso;

@@ -207,7 +207,7 @@ async fn the_admin_api_needs_its_token_and_never_shows_session_ids() {
 
 /// An HTTP upstream that answers every request and reports the first request head it reads.
 /// Connections that send nothing (the gateway's readiness probe) are simply closed.
-async fn capture_upstream() -> (String, tokio::sync::oneshot::Receiver<String>) {
+pub async fn capture_upstream() -> (String, tokio::sync::oneshot::Receiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -1,0 +1,115 @@
+//! The real client and its limits: each test reproduces an attack tried against the gateway and
+//! shows it no longer works. Per-address tests connect from distinct loopback addresses
+//! (127.0.0.2, 127.0.0.3), which Linux routes to the gateway on 127.0.0.1.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{self, Harness};
+
+/// A client whose connections come from `source`.
+pub fn client_from(source: &str) -> reqwest::Client {
+    let ip: IpAddr = source.parse().unwrap();
+    reqwest::Client::builder()
+        .local_address(ip)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+pub async fn enos_login_from(
+    h: &Harness,
+    client: &reqwest::Client,
+    principal: &str,
+    password: &str,
+) -> (u16, Value) {
+    let resp = client
+        .post(h.url("/enos-iam-service/v2.0/login"))
+        .json(&json!({"authType": 0, "principal": principal, "credentials": password}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn one_attacker_cannot_lock_everyone_out() {
+    let h = common::start().await;
+    let attacker = client_from("127.0.0.2");
+    for who in [
+        "mallory_a",
+        "mallory_b",
+        "mallory_c",
+        "mallory_d",
+        "mallory_e",
+        "mallory_f",
+    ] {
+        let (status, v) = enos_login_from(&h, &attacker, who, "guess").await;
+        assert_eq!(status, 200, "{v}");
+        assert_ne!(v["status"], 0, "{v}");
+    }
+    // The backend locked the attacker's address, not the gateway's: the real user still logs in,
+    // natively and through the unified face.
+    let user = client_from("127.0.0.3");
+    let (status, v) =
+        enos_login_from(&h, &user, common::DEMO_PRINCIPAL, common::DEMO_PASSWORD).await;
+    assert_eq!((status, v["success"].as_bool()), (200, Some(true)), "{v}");
+    let resp = user
+        .post(h.url("/idbridge/v1/login"))
+        .json(&json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    // And the attacker stays locked out, even when it claims another address.
+    let resp = attacker
+        .post(h.url("/enos-iam-service/v2.0/login"))
+        .header("X-Forwarded-For", "127.0.0.9")
+        .json(&json!({"authType": 0, "principal": common::DEMO_PRINCIPAL,
+                      "credentials": common::DEMO_PASSWORD, "clientIp": "127.0.0.9"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["status"], 30429, "{v}");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
+    let (upstream, head) = crate::ops::capture_upstream().await;
+    let (upstream2, head2) = crate::ops::capture_upstream().await;
+    let h = common::builder()
+        .set("server.trusted_proxies", "127.0.0.2/32")
+        .start()
+        .await;
+    // Pass-through to a capturing backend: what X-Forwarded-For does the backend see?
+    let runtime_config = |url: &str| {
+        let mut c = h.gw.runtime().config.clone();
+        c.backend_mut("netid").unwrap().url = url.parse().unwrap();
+        c
+    };
+    h.gw.reload(runtime_config(&upstream)).await.unwrap();
+    client_from("127.0.0.2")
+        .get(h.url("/api/anything"))
+        .header("X-Forwarded-For", "6.6.6.6, 198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    let seen = head.await.unwrap();
+    assert!(seen.contains("x-forwarded-for: 198.51.100.7"), "{seen}");
+    h.gw.reload(runtime_config(&upstream2)).await.unwrap();
+    client_from("127.0.0.3")
+        .get(h.url("/api/anything"))
+        .header("X-Forwarded-For", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    let seen = head2.await.unwrap();
+    assert!(
+        seen.contains("x-forwarded-for: 127.0.0.3"),
+        "an untrusted client's claim is replaced: {seen}"
+    );
+    assert!(!seen.contains("198.51.100.7"), "{seen}");
+}
