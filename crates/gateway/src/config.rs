@@ -218,6 +218,12 @@ pub struct LimitsConfig {
     pub max_body_bytes: usize,
     /// Deepest XML nesting accepted in a SOAP request.
     pub max_xml_depth: usize,
+    /// Failed logins from one client address in `login_failure_window` before the gateway
+    /// refuses more (429 / EnOS 30429) until the window ends.
+    pub login_failures_per_address: u64,
+    /// Failed logins for one account in `login_failure_window` before the gateway refuses more.
+    pub login_failures_per_account: u64,
+    pub login_failure_window: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

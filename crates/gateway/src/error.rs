@@ -83,6 +83,9 @@ pub enum GatewayError {
     LoginRefused(LoginOutcome),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The gateway's own limit on this client or account was reached (failed logins, lookups).
+    #[error("throttled; retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     /// No face, backend or app owns this path.
     #[error("no route for this path")]
     NoRoute,
@@ -178,6 +181,7 @@ impl GatewayError {
                     502
                 }
             },
+            Self::Throttled { .. } => 429,
             Self::NoRoute => 404,
             Self::Internal(_) => 500,
         }
@@ -206,6 +210,7 @@ impl GatewayError {
                     "backend_error"
                 }
             },
+            Self::Throttled { .. } => "throttled",
             Self::NoRoute => "not_found",
             Self::Internal(_) => "internal",
         }
@@ -228,6 +233,9 @@ impl GatewayError {
                 LoginOutcome::Success | LoginOutcome::Error => "identity backend error".into(),
             },
             Self::Upstream(e) => e.public_message().into(),
+            Self::Throttled { retry_after_secs } => {
+                Cow::Owned(format!("too many attempts; retry in {retry_after_secs} s"))
+            }
             Self::NoRoute => "no route for this path".into(),
             Self::Internal(_) => "internal error".into(),
         }
@@ -247,6 +255,7 @@ impl GatewayError {
             }
             Self::LoginRefused(_) => Outcome::Rejected,
             Self::Upstream(_) | Self::Internal(_) => Outcome::UpstreamError,
+            Self::Throttled { .. } => Outcome::Throttled,
             Self::NoRoute => Outcome::NotFound,
         }
     }

@@ -86,7 +86,12 @@ pub enum Intent {
 pub enum Login {
     /// A backend's own login call (a native face): forwarded untouched, and its answer returned
     /// byte for byte, so a native client sees exactly what the backend said.
-    Native { backend: Backend },
+    Native {
+        backend: Backend,
+        /// Who is logging in, for throttling ([`account_key`]); `None` if the request names no
+        /// one the face can tell.
+        account: Option<String>,
+    },
     /// A login the gateway makes itself (the unified faces), for the backend the request names.
     Unified(LoginRequest),
 }
@@ -288,6 +293,23 @@ impl RouteDecl {
 
     pub fn op(path: impl Into<String>, methods: Methods, op: Op) -> Self {
         Self::exact(path, methods, Select::Op(op))
+    }
+}
+
+/// A stable, non-secret name for the account a login is for: a hash of the principal (an EnOS
+/// account name, case-folded) or of the certificate (Net iD), so throttling counts per account
+/// without keeping either.
+pub fn account_key(kind: &str, who: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{kind}\0{}", who.to_lowercase()).as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The account of a unified login ([`account_key`]).
+pub fn unified_account(request: &LoginRequest) -> String {
+    match request {
+        LoginRequest::Enos { principal, .. } => account_key("principal", principal),
+        LoginRequest::Netid { certificate, .. } => account_key("certificate", certificate),
     }
 }
 

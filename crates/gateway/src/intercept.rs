@@ -20,7 +20,7 @@ use idbridge_session::{Backend, Session, UnixTime};
 use crate::backend::{IdentityBackend, LoginCall};
 use crate::endpoint::REQUEST_ID;
 use crate::error::{GatewayError, LoginOutcome, Rejection};
-use crate::face::{Answer, Intent, Issued, Login, Op, Request};
+use crate::face::{Answer, Intent, Issued, Login, Op, Request, unified_account};
 use crate::reply::Reply;
 use crate::runtime::Runtime;
 use crate::store::{Fetch, Lookup};
@@ -31,6 +31,8 @@ use crate::tokens::{self, TokenRejection};
 pub struct Facts {
     pub backend: Option<Backend>,
     pub cache: Option<Lookup>,
+    /// Which of the gateway's limits refused the call, if one did.
+    pub throttled: Option<&'static str>,
 }
 
 /// What a presented credential names.
@@ -65,9 +67,15 @@ impl Runtime {
                             let outcome = answer.outcome();
                             face.render(&intent, answer, now).with_outcome(outcome)
                         }
-                        Err(e) => face.error(&e, Some(&intent)).with_outcome(e.outcome()),
+                        Err(e) => self.refusal(face.error(&e, Some(&intent)), &e),
                     },
                 };
+                if let Some(reason) = facts.throttled {
+                    self.metrics
+                        .throttled
+                        .with_label_values(&[face.name(), reason])
+                        .inc();
+                }
                 (reply, facts)
             })
             .await
@@ -220,20 +228,39 @@ impl Runtime {
         now: UnixTime,
         facts: &mut Facts,
     ) -> Result<Answer, GatewayError> {
-        let (name, call) = match login {
-            Login::Native { backend } => (*backend, LoginCall::Native(req)),
+        let (name, call, account) = match login {
+            Login::Native { backend, account } => {
+                (*backend, LoginCall::Native(req), account.clone())
+            }
             Login::Unified(request) => (
                 request.backend(),
                 LoginCall::Unified {
                     request,
                     client_addr: req.client_addr.as_deref(),
                 },
+                Some(unified_account(request)),
             ),
         };
         facts.backend = Some(name);
         let backend = self.named(name)?;
+        let limits = self.login_limits(req.client_addr.as_deref(), account.as_deref());
+        for (reason, key, limit) in &limits {
+            let (failures, left) = self.store.hits(key).await;
+            if failures >= *limit {
+                facts.throttled = Some(reason);
+                return Err(GatewayError::Throttled {
+                    retry_after_secs: left.as_secs().max(1),
+                });
+            }
+        }
         let result = backend.login(call, now).await;
         let outcome = result.as_ref().map_or(LoginOutcome::Error, |r| r.outcome);
+        if matches!(outcome, LoginOutcome::BadCredentials | LoginOutcome::Locked) {
+            let window = self.config.limits.login_failure_window;
+            for (_, key, _) in &limits {
+                self.store.hit(key, window).await;
+            }
+        }
         self.metrics
             .logins
             .with_label_values(&[name.as_str(), outcome.as_str()])
@@ -260,6 +287,43 @@ impl Runtime {
                 }
                 _ => Err(GatewayError::LoginRefused(result.outcome)),
             },
+        }
+    }
+
+    /// The failed-login counters a login from `client` for `account` is held to:
+    /// `(reason, store key, limit)`.
+    fn login_limits(
+        &self,
+        client: Option<&str>,
+        account: Option<&str>,
+    ) -> Vec<(&'static str, String, u64)> {
+        let l = &self.config.limits;
+        let mut out = Vec::new();
+        if let Some(addr) = client {
+            out.push((
+                "login_address",
+                format!("login-failures:address:{addr}"),
+                l.login_failures_per_address,
+            ));
+        }
+        if let Some(account) = account {
+            out.push((
+                "login_account",
+                format!("login-failures:account:{account}"),
+                l.login_failures_per_account,
+            ));
+        }
+        out
+    }
+
+    /// An error reply, with `Retry-After` when the gateway throttled the call.
+    fn refusal(&self, reply: Reply, e: &GatewayError) -> Reply {
+        let reply = reply.with_outcome(e.outcome());
+        match e {
+            GatewayError::Throttled { retry_after_secs } => {
+                reply.with_header("retry-after", retry_after_secs.to_string())
+            }
+            _ => reply,
         }
     }
 

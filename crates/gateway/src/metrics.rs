@@ -29,6 +29,8 @@ pub struct Metrics {
     pub backend_up: IntGaugeVec,
     /// When each certificate the gateway presents expires, in seconds since 1970.
     pub certificate_expiry: IntGaugeVec,
+    /// Calls refused by the gateway's own limits, by face and reason.
+    pub throttled: IntCounterVec,
 }
 
 // === impl Metrics ===
@@ -107,6 +109,11 @@ impl Metrics {
                 "idbridge_backend_up",
                 "Whether the last readiness probe reached the backend (1) or not (0).",
                 &["backend"],
+            )?,
+            throttled: counter(
+                "idbridge_throttled_total",
+                "Calls refused by the gateway's own limits, by face and reason.",
+                &["face", "reason"],
             )?,
             certificate_expiry: gauge(
                 "idbridge_tls_certificate_expiry_timestamp_seconds",

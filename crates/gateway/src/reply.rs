@@ -18,6 +18,8 @@ pub enum Outcome {
     TooLarge,
     UpstreamError,
     NotFound,
+    /// The gateway's own limit on the client was reached.
+    Throttled,
 }
 
 /// A complete answer.
@@ -33,13 +35,14 @@ pub struct Reply {
 // === impl Outcome ===
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Self::Ok,
         Self::Rejected,
         Self::BadRequest,
         Self::TooLarge,
         Self::UpstreamError,
         Self::NotFound,
+        Self::Throttled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Outcome {
             Self::TooLarge => "too_large",
             Self::UpstreamError => "upstream_error",
             Self::NotFound => "not_found",
+            Self::Throttled => "throttled",
         }
     }
 }

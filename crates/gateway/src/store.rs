@@ -78,6 +78,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// first event) and returns the count so far, this one included. For throttling.
     async fn hit(&self, key: &str, window: Duration) -> u64;
 
+    /// The events counted under `key` in its current window, and the time left in that window
+    /// (0 and zero when none).
+    async fn hits(&self, key: &str) -> (u64, Duration);
+
     /// Live sessions per backend, kept as sessions come and go (no scan).
     async fn live(&self) -> Vec<(Backend, u64)>;
 

@@ -130,6 +130,9 @@ pub struct RawCache {
 pub struct RawLimits {
     pub max_body_bytes: Option<Leaf>,
     pub max_xml_depth: Option<Leaf>,
+    pub login_failures_per_address: Option<Leaf>,
+    pub login_failures_per_account: Option<Leaf>,
+    pub login_failure_window: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

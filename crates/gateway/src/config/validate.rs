@@ -70,6 +70,26 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             64 << 20,
         ) as usize,
         max_xml_depth: c.number("limits.max_xml_depth", limits.max_xml_depth, 32, 4, 256) as usize,
+        login_failures_per_address: c.number(
+            "limits.login_failures_per_address",
+            limits.login_failures_per_address,
+            10,
+            1,
+            1_000_000,
+        ),
+        login_failures_per_account: c.number(
+            "limits.login_failures_per_account",
+            limits.login_failures_per_account,
+            5,
+            1,
+            1_000_000,
+        ),
+        login_failure_window: c.duration(
+            "limits.login_failure_window",
+            limits.login_failure_window,
+            "15m",
+            Duration::from_secs(1),
+        ),
     };
     let log: RawLog = raw::parse("log", root.log, &mut c.problems);
     let log = LogConfig {

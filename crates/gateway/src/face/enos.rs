@@ -8,7 +8,9 @@ use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{self as codec, CONTENT_TYPE, EnosCode, LoginRequest};
 use idbridge_session::{Backend, Session, SessionId, UnixTime};
 
-use super::{Answer, Face, Intent, Login, Methods, Op, Request, RouteDecl, TOKEN_HEADER};
+use super::{
+    Answer, Face, Intent, Login, Methods, Op, Request, RouteDecl, TOKEN_HEADER, account_key,
+};
 use crate::error::{GatewayError, LoginOutcome, Rejection};
 use crate::reply::Reply;
 
@@ -59,9 +61,10 @@ impl Face for EnosFace {
             Op::Login => {
                 // Checked here so that a malformed login never reaches the backend; the body
                 // itself goes upstream untouched.
-                LoginRequest::decode(&req.body, limits)?;
+                let login = LoginRequest::decode(&req.body, limits)?;
                 Ok(Intent::Login(Login::Native {
                     backend: self.backend,
+                    account: Some(account_key("principal", &login.principal)),
                 }))
             }
             Op::Status => Ok(Intent::Status {
@@ -113,6 +116,8 @@ impl Face for EnosFace {
                 None => (e.http_status(), EnosCode::Other(i64::from(e.http_status()))),
             },
             GatewayError::BadRequest(_) => (400, EnosCode::BadCredentials),
+            // As EnOS answers a locked-out account or address.
+            GatewayError::Throttled { .. } => (200, EnosCode::TooManyAttempts),
             GatewayError::TooLarge { .. }
             | GatewayError::Upstream(_)
             | GatewayError::NoRoute

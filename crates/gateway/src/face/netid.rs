@@ -15,7 +15,7 @@ use idbridge_session::{Backend, UnixTime};
 
 use super::{
     Answer, Dispatched, Face, Intent, Login, Methods, Op, Request, RouteDecl, RouteInput, Select,
-    TOKEN_HEADER,
+    TOKEN_HEADER, account_key,
 };
 use crate::error::GatewayError;
 use crate::reply::Reply;
@@ -171,13 +171,14 @@ impl Face for NetidFace {
             Op::Login => {
                 // Checked so that a malformed login never reaches the portal; the body itself
                 // goes upstream untouched.
-                match self.binding {
+                let login = match self.binding {
                     Binding::Soap => soap::parse_request(&req.body, limits)
                         .and_then(|r| soap::decode_login_request(&r))?,
                     Binding::Rest => rest::decode_login_request(&req.body, limits)?,
                 };
                 Ok(Intent::Login(Login::Native {
                     backend: self.backend,
+                    account: Some(account_key("certificate", &login.certificate)),
                 }))
             }
             Op::Status => {
@@ -256,6 +257,9 @@ impl Face for NetidFace {
             }
             GatewayError::TooLarge { .. } => {
                 self.failure(413, StatusCode::InvalidInput, true, &message)
+            }
+            GatewayError::Throttled { .. } => {
+                self.failure(429, StatusCode::AccessDenied, false, &message)
             }
             GatewayError::LoginRefused(_)
             | GatewayError::Upstream(_)

@@ -105,6 +105,10 @@ impl SessionStore for LocalStore {
         self.windows.hit(key, window)
     }
 
+    async fn hits(&self, key: &str) -> (u64, Duration) {
+        self.windows.hits(key)
+    }
+
     async fn live(&self) -> Vec<(Backend, u64)> {
         self.cache.sync().await;
         self.cache.live()
@@ -166,6 +170,18 @@ impl Windows {
         }
     }
 
+    /// The count in `key`'s current window and the time left in it.
+    pub fn hits(&self, key: &str) -> (u64, Duration) {
+        let inner = &self.inner;
+        let hash = inner.hasher.hash_one(key);
+        let now = u64::try_from(inner.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let shard = inner.shards[(hash % WINDOW_SHARDS as u64) as usize].lock();
+        match shard.get(&hash) {
+            Some(w) if w.end > now => (w.count, Duration::from_millis(w.end - now)),
+            _ => (0, Duration::ZERO),
+        }
+    }
+
     pub fn hit(&self, key: &str, window: Duration) -> u64 {
         let inner = &self.inner;
         let hash = inner.hasher.hash_one(key);
@@ -209,6 +225,11 @@ mod tests {
         assert_eq!(w.hit("b", Duration::from_secs(60)), 1);
         assert_eq!(w.hit("c", Duration::ZERO), 1);
         assert_eq!(w.hit("c", Duration::ZERO), 1, "an ended window starts over");
+        let (count, left) = w.hits("a");
+        assert_eq!(count, 2);
+        assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60));
+        assert_eq!(w.hits("c"), (0, Duration::ZERO));
+        assert_eq!(w.hits("never"), (0, Duration::ZERO));
     }
 
     #[test]

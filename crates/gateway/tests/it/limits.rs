@@ -113,3 +113,85 @@ async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
     );
     assert!(!seen.contains("198.51.100.7"), "{seen}");
 }
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_address_in_each_protocol() {
+    let h = common::builder()
+        .set("limits.login_failures_per_address", "5")
+        .start()
+        .await;
+    let attacker = client_from("127.0.0.2");
+    for i in 0..5 {
+        let (_, v) = enos_login_from(&h, &attacker, &format!("mallory_{i}"), "guess").await;
+        assert_eq!(v["status"], 30400, "{v}");
+    }
+    // The sixth is refused by the gateway, as EnOS refuses a locked-out address, and never
+    // reaches the backend.
+    let resp = attacker
+        .post(h.url("/enos-iam-service/v2.0/login"))
+        .json(&json!({"authType": 0, "principal": "mallory_x", "credentials": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("retry-after"));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["status"], 30429, "{v}");
+    assert_eq!(h.enos.count("enos.login"), 5);
+    // The unified face says 429 with Retry-After.
+    let resp = attacker
+        .post(h.url("/idbridge/v1/login"))
+        .json(&json!({"backend": "enos", "principal": "mallory_y", "credentials": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "throttled", "{v}");
+    // Net iD REST: a non-Success Status on 429.
+    let resp = attacker
+        .post(h.url("/api/login"))
+        .json(&json!({"Certificate": common::demo_cert(), "DateTime": "2026-11-23T10:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["Status"]["Code"], "AccessDenied", "{v}");
+    // Another address logs in.
+    let (_, v) = enos_login_from(
+        &h,
+        &client_from("127.0.0.3"),
+        common::DEMO_PRINCIPAL,
+        common::DEMO_PASSWORD,
+    )
+    .await;
+    assert_eq!(v["success"], true, "{v}");
+    let metrics = h.metrics().await;
+    assert!(
+        metrics.contains(r#"idbridge_throttled_total{face="enos",reason="login_address"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_across_addresses() {
+    let h = common::builder()
+        .set("limits.login_failures_per_account", "3")
+        .start()
+        .await;
+    for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        let (_, v) = enos_login_from(&h, &client_from(source), "ldap_user01", "guess").await;
+        assert_eq!(v["status"], 30400, "{v}");
+    }
+    // Spelled differently, from a fourth address: the same account, refused at the gateway,
+    // before the backend's own lockout could lock it.
+    let (_, v) = enos_login_from(&h, &client_from("127.0.0.5"), "LDAP_user01", "guess").await;
+    assert_eq!(v["status"], 30429, "{v}");
+    assert_eq!(h.enos.count("enos.login"), 3);
+}
