@@ -24,7 +24,7 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let store = LocalStore::new(sessions, Duration::from_secs(3600));
+    let store = LocalStore::new(sessions, Duration::from_secs(3600), Duration::from_secs(30));
     let before = rss()?;
     rt.block_on(async {
         for i in 0..sessions {

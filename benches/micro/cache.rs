@@ -34,7 +34,11 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn lookup(c: &mut Criterion) {
     let rt = runtime();
-    let cache = LocalStore::new(1_000_000, Duration::from_secs(3600));
+    let cache = LocalStore::new(
+        1_000_000,
+        Duration::from_secs(3600),
+        Duration::from_secs(30),
+    );
     let keys: Vec<String> = (0..POPULATION as u64).map(enos_id).collect();
     rt.block_on(async {
         for key in &keys {

@@ -58,6 +58,8 @@ pub struct BackendConfig {
     pub timeouts: Timeouts,
     /// How an `https://` backend is verified and authenticated to.
     pub tls: UpstreamTlsConfig,
+    /// Most calls the gateway makes to this backend at once; beyond, 503 at once.
+    pub max_concurrent_calls: usize,
     /// The kind's own keys, checked against its [`OptionSpec`](crate::backend::OptionSpec)s,
     /// defaults filled in.
     pub options: BTreeMap<String, String>,
@@ -210,6 +212,8 @@ pub struct CacheConfig {
     pub max_sessions: u64,
     /// Age after which a status call asks the backend again instead of answering from cache.
     pub revalidate_after: Duration,
+    /// How long an id its backend refused is refused again without asking.
+    pub negative_ttl: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -224,6 +228,9 @@ pub struct LimitsConfig {
     /// Failed logins for one account in `login_failure_window` before the gateway refuses more.
     pub login_failures_per_account: u64,
     pub login_failure_window: Duration,
+    /// Backend lookups (cache misses) one client address may cause in `lookup_window`.
+    pub lookups_per_address: u64,
+    pub lookup_window: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -76,6 +76,8 @@ pub struct Endpoint {
     next: AtomicUsize,
     timeouts: Timeouts,
     http: reqwest::Client,
+    /// Permits for the gateway's own calls in flight (`max_concurrent_calls`).
+    calls: tokio::sync::Semaphore,
     metrics: Metrics,
 }
 
@@ -103,6 +105,7 @@ impl Endpoint {
         url: &Url,
         timeouts: Timeouts,
         tls: Option<UpstreamTls>,
+        max_calls: usize,
         metrics: Metrics,
     ) -> Result<Self, EndpointError> {
         if url.scheme() == "https" && tls.is_none() {
@@ -159,6 +162,7 @@ impl Endpoint {
             next: AtomicUsize::new(0),
             timeouts,
             http,
+            calls: tokio::sync::Semaphore::new(max_calls.min(tokio::sync::Semaphore::MAX_PERMITS)),
             metrics,
         })
     }
@@ -248,6 +252,9 @@ impl Endpoint {
     }
 
     async fn send(&self, call: Call<'_>) -> Result<RawReply, UpstreamError> {
+        let Ok(_permit) = self.calls.try_acquire() else {
+            return Err(UpstreamError::Busy);
+        };
         let url = self
             .call_base
             .join(call.path)
@@ -388,6 +395,7 @@ mod tests {
             &"http://127.0.0.1:9".parse().unwrap(),
             timeouts(),
             None,
+            8,
             m.clone(),
         )
         .unwrap();
@@ -400,6 +408,7 @@ mod tests {
             &"http://localhost:9".parse().unwrap(),
             timeouts(),
             None,
+            8,
             m,
         )
         .unwrap();

@@ -27,6 +27,10 @@ pub enum UpstreamError {
     /// nothing was sent. The reason is in the gateway's log.
     #[error("TLS with the backend failed")]
     Tls,
+    /// As many calls to this backend are in flight as `max_concurrent_calls` allows: refused at
+    /// once rather than queued, so one backend cannot tie the gateway up.
+    #[error("too many calls to the backend in flight")]
+    Busy,
     /// The answer could not be understood; the detail is for logs, not for clients.
     #[error("backend answer not understood: {0}")]
     BadResponse(String),
@@ -102,6 +106,7 @@ impl UpstreamError {
         match self {
             Self::Unreachable => "identity backend unavailable",
             Self::Timeout => "identity backend timed out",
+            Self::Busy => "identity backend is busy; retry later",
             Self::Throttled => "identity backend is throttling requests; retry later",
             Self::Status(_) | Self::Tls | Self::BadResponse(_) => "identity backend error",
         }
@@ -114,6 +119,7 @@ impl UpstreamError {
             Self::Timeout => "timeout",
             Self::Throttled => "throttled",
             Self::Tls => "tls",
+            Self::Busy => "busy",
             Self::Status(_) | Self::BadResponse(_) => "error",
         }
     }
@@ -176,7 +182,9 @@ impl GatewayError {
             Self::Upstream(e) => match e {
                 UpstreamError::Throttled => 429,
                 UpstreamError::Timeout => 504,
-                UpstreamError::Unreachable | UpstreamError::Status(503) => 503,
+                UpstreamError::Unreachable | UpstreamError::Busy | UpstreamError::Status(503) => {
+                    503
+                }
                 UpstreamError::Status(_) | UpstreamError::Tls | UpstreamError::BadResponse(_) => {
                     502
                 }
@@ -206,6 +214,7 @@ impl GatewayError {
                 UpstreamError::Throttled => "backend_throttling",
                 UpstreamError::Timeout => "backend_timeout",
                 UpstreamError::Unreachable | UpstreamError::Status(503) => "backend_unavailable",
+                UpstreamError::Busy => "backend_busy",
                 UpstreamError::Status(_) | UpstreamError::Tls | UpstreamError::BadResponse(_) => {
                     "backend_error"
                 }
@@ -279,6 +288,7 @@ mod tests {
             UpstreamError::Throttled,
             UpstreamError::Status(500),
             UpstreamError::Status(503),
+            UpstreamError::Busy,
             UpstreamError::BadResponse("x".into()),
         ] {
             let status = GatewayError::Upstream(e).http_status();

@@ -26,6 +26,9 @@ use crate::runtime::Runtime;
 use crate::store::{Fetch, Lookup};
 use crate::tokens::{self, TokenRejection};
 
+/// The longest credential looked at: far above any session id or gateway token.
+const MAX_CREDENTIAL: usize = 4096;
+
 /// What happened, for the access log and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Facts {
@@ -86,6 +89,7 @@ impl Runtime {
     pub async fn authorize(
         &self,
         credential: Option<&str>,
+        client: Option<&str>,
         request_id: &str,
         now: UnixTime,
         facts: &mut Facts,
@@ -93,7 +97,7 @@ impl Runtime {
         REQUEST_ID
             .scope(
                 Arc::from(request_id),
-                self.authorized(credential, now, facts),
+                self.authorized(credential, client, now, facts),
             )
             .await
     }
@@ -101,11 +105,14 @@ impl Runtime {
     async fn authorized(
         &self,
         credential: Option<&str>,
+        client: Option<&str>,
         now: UnixTime,
         facts: &mut Facts,
     ) -> Result<Arc<Session>, GatewayError> {
         let credential = credential.ok_or(GatewayError::NotLoggedIn(Rejection::Missing))?;
-        self.lookup(credential, 0, now, facts).await.map(|(s, _)| s)
+        self.lookup(credential, 0, client, now, facts)
+            .await
+            .map(|(s, _)| s)
     }
 
     async fn execute(
@@ -119,14 +126,18 @@ impl Runtime {
         match intent {
             Intent::Status { credential, count } => {
                 let credential = credential.as_deref().ok_or_else(missing)?;
-                let (session, token) = self.lookup(credential, *count, now, facts).await?;
+                let client = req.client_addr.as_deref();
+                let (session, token) = self.lookup(credential, *count, client, now, facts).await?;
                 Ok(Answer::Session {
                     session,
                     token: token.map(str::to_owned),
                 })
             }
             Intent::Authorize { credential } => {
-                let session = self.authorized(credential.as_deref(), now, facts).await?;
+                let client = req.client_addr.as_deref();
+                let session = self
+                    .authorized(credential.as_deref(), client, now, facts)
+                    .await?;
                 Ok(Answer::Session {
                     session,
                     token: None,
@@ -155,6 +166,7 @@ impl Runtime {
         &self,
         presented: &'a str,
         count: u64,
+        client: Option<&str>,
         now: UnixTime,
         facts: &mut Facts,
     ) -> Result<(Arc<Session>, Option<&'a str>), GatewayError> {
@@ -168,28 +180,42 @@ impl Runtime {
                         .backend_for(id)
                         .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))?,
                 };
+                self.spend_lookup(client).await?;
                 backend.fetch(id, count, now).await
             })
         };
-        let found = self.store.get_or_fetch(id, now, &fetch).await;
-        let how = match &found {
-            Ok((session, how)) => {
-                facts.backend = Some(session.backend);
-                *how
-            }
-            Err(_) => {
-                facts.backend = named
-                    .backend
-                    .or_else(|| self.backend_for(id).map(|b| b.name()));
-                Lookup::Miss
-            }
+        let (found, how) = self.store.get_or_fetch(id, now, &fetch).await;
+        facts.backend = match &found {
+            Ok(session) => Some(session.backend),
+            Err(_) => named
+                .backend
+                .or_else(|| self.backend_for(id).map(|b| b.name())),
         };
+        if let Err(GatewayError::Throttled { .. }) = &found {
+            facts.throttled = Some("lookup_address");
+        }
         facts.cache = Some(how);
         self.metrics
             .cache_lookups
             .with_label_values(&[how.as_str()])
             .inc();
-        found.map(|(session, _)| (session, named.token))
+        found.map(|session| (session, named.token))
+    }
+
+    /// One backend lookup against the client's budget (`limits.lookups_per_address` in
+    /// `limits.lookup_window`): a client cannot make the gateway ask the backends without end.
+    async fn spend_lookup(&self, client: Option<&str>) -> Result<(), GatewayError> {
+        let Some(addr) = client else { return Ok(()) };
+        let key = format!("lookups:address:{addr}");
+        let l = &self.config.limits;
+        let (spent, left) = self.store.hits(&key).await;
+        if spent >= l.lookups_per_address {
+            return Err(GatewayError::Throttled {
+                retry_after_secs: left.as_secs().max(1),
+            });
+        }
+        self.store.hit(&key, l.lookup_window).await;
+        Ok(())
     }
 
     /// Logs `presented` out: locally first (so nothing in flight can bring it back), then at its
@@ -343,6 +369,11 @@ impl Runtime {
     /// What a presented credential names: a backend session id as it is, or a gateway token,
     /// verified and opened. Tokens are counted by verification result.
     async fn name<'a>(&self, presented: &'a str) -> Result<Named<'a>, GatewayError> {
+        // No session id or token is this long or holds anything but visible ASCII: such a value
+        // goes nowhere, not even into the store.
+        if presented.len() > MAX_CREDENTIAL || !presented.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(GatewayError::NotLoggedIn(Rejection::Invalid));
+        }
         if !tokens::looks_like_jwt(presented) {
             return Ok(Named {
                 id: Cow::Borrowed(presented),

@@ -276,8 +276,15 @@ impl ProxyHttp for GatewayProxy {
 /// A protected app's request: `None` to proxy it (the identity is in `ctx`), or the refusal.
 async fn authorize_app(rt: &Runtime, session: &Session, ctx: &mut Ctx) -> Option<Reply> {
     let credential = credential_from(header(session, "authorization"), header(session, "cookie"));
+    let client = ctx.client.map(|c| c.addr.to_string());
     match rt
-        .authorize(credential, &ctx.request_id, now(), &mut ctx.facts)
+        .authorize(
+            credential,
+            client.as_deref(),
+            &ctx.request_id,
+            now(),
+            &mut ctx.facts,
+        )
         .await
     {
         Ok(s) => {

@@ -4,6 +4,7 @@
 //! new runtime and swaps it in whole.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use idbridge_protocol::Limits;
 use idbridge_session::Backend;
@@ -79,6 +80,7 @@ impl Runtime {
         let store: Arc<dyn SessionStore> = Arc::new(LocalStore::new(
             config.cache.max_sessions,
             config.cache.revalidate_after,
+            config.cache.negative_ttl,
         ));
         let tokens = Arc::new(Tokens::new(&config.tokens)?);
         Self::build(
@@ -96,8 +98,11 @@ impl Runtime {
     /// table), without starting anything.
     pub fn check(config: &Config, kinds: &Kinds) -> Result<(), ConfigError> {
         let metrics = Metrics::new().map_err(|e| ConfigError::one("<metrics>", e.to_string()))?;
-        let store: Arc<dyn SessionStore> =
-            Arc::new(LocalStore::new(1, config.cache.revalidate_after));
+        let store: Arc<dyn SessionStore> = Arc::new(LocalStore::new(
+            1,
+            config.cache.revalidate_after,
+            Duration::ZERO,
+        ));
         let (_, _, _) = assemble(config, kinds, &store, &metrics)?;
         Ok(())
     }
@@ -121,8 +126,12 @@ impl Runtime {
                     .to_owned(),
             );
         }
-        if old.cache.max_sessions != new.cache.max_sessions {
-            restart_needed.push("cache.max_sessions changed: restart to apply".to_owned());
+        if old.cache.max_sessions != new.cache.max_sessions
+            || old.cache.negative_ttl != new.cache.negative_ttl
+        {
+            restart_needed.push(
+                "cache.max_sessions or cache.negative_ttl changed: restart to apply".to_owned(),
+            );
         }
         self.store.set_revalidate_after(new.cache.revalidate_after);
         // An unchanged key configuration keeps its ring: a generated demo key must survive reload.
@@ -236,7 +245,14 @@ fn assemble(
             });
             continue;
         };
-        let endpoint = match endpoint(b.name.as_str(), &b.url, b.timeouts, &b.tls, metrics) {
+        let endpoint = match endpoint(
+            b.name.as_str(),
+            &b.url,
+            b.timeouts,
+            &b.tls,
+            b.max_concurrent_calls,
+            metrics,
+        ) {
             Ok(e) => e,
             Err(message) => {
                 problems.push(Problem { key, message });
@@ -263,7 +279,8 @@ fn assemble(
     }
     let mut apps = Vec::new();
     for (i, r) in config.routes.iter().enumerate() {
-        match endpoint("app", &r.upstream, r.timeouts, &r.tls, metrics) {
+        // The gateway makes no calls of its own to apps: the cap is only a bound.
+        match endpoint("app", &r.upstream, r.timeouts, &r.tls, 1024, metrics) {
             Ok(endpoint) => apps.push(App {
                 prefix: r.prefix.clone(),
                 strip_prefix: r.strip_prefix,
@@ -292,6 +309,7 @@ fn endpoint(
     url: &url::Url,
     timeouts: Timeouts,
     tls: &UpstreamTlsConfig,
+    max_calls: usize,
     metrics: &Metrics,
 ) -> Result<Arc<Endpoint>, String> {
     let tls = match url.scheme() {
@@ -307,7 +325,7 @@ fn endpoint(
             .with_label_values(&[&format!("{label} client")])
             .set(expiry);
     }
-    Endpoint::new(label, url, timeouts, tls, metrics.clone())
+    Endpoint::new(label, url, timeouts, tls, max_calls, metrics.clone())
         .map(Arc::new)
         .map_err(|e: EndpointError| e.to_string())
 }

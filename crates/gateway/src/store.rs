@@ -10,7 +10,9 @@
 //!   is shared by its waiters but never stored;
 //! - past `revalidate_after`, a lookup refreshes from the backend; if the backend cannot answer,
 //!   the stored session is served while it is within expiry (a backend hiccup logs nobody out);
-//! - a revoked session stays refused, whatever fetch was in flight when it was revoked.
+//! - a revoked session stays refused, whatever fetch was in flight when it was revoked;
+//! - an id its backend said is no session is refused, without asking again, for a short while
+//!   (`cache.negative_ttl`): made-up ids do not turn into a stream of backend calls.
 
 mod cache;
 mod counters;
@@ -40,13 +42,14 @@ pub type Fetcher<'a> = dyn Fn() -> Fetch<'a> + Send + Sync + 'a;
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {
     /// The session `id`: stored and fresh, else from `fetch` (one call however many ask at
-    /// once), with how it was found. A revoked id is refused without a fetch.
+    /// once), with how the lookup was answered. A revoked id is refused without a fetch, and so
+    /// is an id its backend refused within the last `cache.negative_ttl`.
     async fn get_or_fetch(
         &self,
         id: &str,
         now: UnixTime,
         fetch: &Fetcher<'_>,
-    ) -> Result<(Arc<Session>, Lookup), GatewayError>;
+    ) -> (Result<Arc<Session>, GatewayError>, Lookup);
 
     /// Stores a session its backend just confirmed (a login). An expired or revoked session is
     /// not stored: `None`.
@@ -61,6 +64,14 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// The Net iD `Count` for the next upstream call about `id`: strictly above every count
     /// used before, and never below the client's own (`client`, 0 if none).
     async fn next_count(&self, id: &str, client: u64) -> u64;
+
+    /// [`SessionStore::next_count`] for a session that has a counter; `None`, and nothing kept,
+    /// for one that has none: a counter is created only once the backend has confirmed the
+    /// session ([`SessionStore::confirm_count`]), so made-up ids cost nothing to keep.
+    async fn next_known_count(&self, id: &str, client: u64) -> Option<u64>;
+
+    /// The backend confirmed `id` in a call that used `count`: keep its counter from here.
+    async fn confirm_count(&self, id: &str, count: u64);
 
     /// A session just logged in: the upstream has seen no `Count` for it yet.
     async fn reset_count(&self, id: &str);

@@ -88,8 +88,12 @@ impl IdentityBackend for EnosBackend {
         &self.endpoint
     }
 
+    /// `IAM_S_` and letters and digits (the documented sample's form), at most 512 characters.
     fn recognises(&self, id: &str) -> bool {
-        id.starts_with("IAM_S_")
+        id.len() <= 512
+            && id
+                .strip_prefix("IAM_S_")
+                .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_alphanumeric()))
     }
 
     async fn login(

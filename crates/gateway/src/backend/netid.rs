@@ -170,13 +170,20 @@ impl IdentityBackend for NetidBackend {
         client_count: u64,
         now: UnixTime,
     ) -> Result<Session, GatewayError> {
-        let count = self.store.next_count(id, client_count).await;
+        // A session the gateway holds no counter for gets one only once the portal confirms it:
+        // a made-up id costs no memory.
+        let known = self.store.next_known_count(id, client_count).await;
+        let mut count = known.unwrap_or(client_count.max(1));
         let mut status = self.status(id, count).await?;
         if status.status.code == StatusCode::InvalidCount {
-            status = self.status(id, self.recount(id).await).await?;
+            count = self.recount(id, known.is_some()).await;
+            status = self.status(id, count).await?;
         }
         match status.status.code {
             StatusCode::Success if status.logged_in() => {
+                if known.is_none() {
+                    self.store.confirm_count(id, count).await;
+                }
                 codec::session_from_login_status(&status, SessionId::new(id), now)
                     .map(|s| named(s, self.name))
                     .map_err(|e| bad(&e.to_string()).into())
@@ -189,10 +196,12 @@ impl IdentityBackend for NetidBackend {
     }
 
     async fn logout(&self, id: &str, client_count: u64) -> Result<(), GatewayError> {
-        let count = self.store.next_count(id, client_count).await;
+        let known = self.store.next_known_count(id, client_count).await;
+        let count = known.unwrap_or(client_count.max(1));
         let mut resp = self.logout_call(id, count).await?;
         if resp.status.code == StatusCode::InvalidCount {
-            resp = self.logout_call(id, self.recount(id).await).await?;
+            let count = self.recount(id, known.is_some()).await;
+            resp = self.logout_call(id, count).await?;
         }
         self.store.forget_count(id).await;
         match resp.status.code {
@@ -229,13 +238,18 @@ impl NetidBackend {
     }
 
     /// The count after the portal refused one: from the clock, so above whatever the portal saw.
-    async fn recount(&self, id: &str) -> u64 {
+    /// Kept in the store only for a session it already holds a counter for.
+    async fn recount(&self, id: &str, known: bool) -> u64 {
         tracing::info!(backend = %self.name,
             "the portal has seen a higher Count than the store remembers; counting on from the clock");
         let clock = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        self.store.next_count(id, clock).await
+        if known {
+            self.store.next_count(id, clock).await
+        } else {
+            clock
+        }
     }
 
     async fn call(

@@ -84,6 +84,7 @@ pub struct RawBackend {
     #[serde(flatten)]
     pub timeouts: RawTimeouts,
     pub timeout: Option<Leaf>,
+    pub max_concurrent_calls: Option<Leaf>,
     #[serde(flatten)]
     pub tls: RawUpstreamTls,
     #[serde(flatten)]
@@ -123,6 +124,7 @@ pub struct RawRoute {
 pub struct RawCache {
     pub max_sessions: Option<Leaf>,
     pub revalidate_after: Option<Leaf>,
+    pub negative_ttl: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +135,8 @@ pub struct RawLimits {
     pub login_failures_per_address: Option<Leaf>,
     pub login_failures_per_account: Option<Leaf>,
     pub login_failure_window: Option<Leaf>,
+    pub lookups_per_address: Option<Leaf>,
+    pub lookup_window: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -59,6 +59,12 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             "60s",
             Duration::ZERO,
         ),
+        negative_ttl: c.duration(
+            "cache.negative_ttl",
+            cache.negative_ttl,
+            "30s",
+            Duration::ZERO,
+        ),
     };
     let limits: RawLimits = raw::parse("limits", root.limits, &mut c.problems);
     let limits = LimitsConfig {
@@ -88,6 +94,19 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             "limits.login_failure_window",
             limits.login_failure_window,
             "15m",
+            Duration::from_secs(1),
+        ),
+        lookups_per_address: c.number(
+            "limits.lookups_per_address",
+            limits.lookups_per_address,
+            300,
+            1,
+            u64::MAX / 2,
+        ),
+        lookup_window: c.duration(
+            "limits.lookup_window",
+            limits.lookup_window,
+            "1m",
             Duration::from_secs(1),
         ),
     };
@@ -370,6 +389,13 @@ impl Check {
             };
             let timeouts = self.timeouts(&prefix, raw.timeouts, raw.timeout);
             let tls = self.upstream_tls(&prefix, url.as_ref(), raw.tls);
+            let max_concurrent_calls = self.number(
+                &join(&prefix, "max_concurrent_calls"),
+                raw.max_concurrent_calls,
+                256,
+                1,
+                65_536,
+            ) as usize;
             let mut options = BTreeMap::new();
             let mut given = raw.options;
             for spec in kind.options() {
@@ -394,6 +420,7 @@ impl Check {
                     url,
                     timeouts,
                     tls,
+                    max_concurrent_calls,
                     options,
                 });
             }

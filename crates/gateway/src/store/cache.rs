@@ -45,10 +45,18 @@ pub enum Lookup {
     Coalesced,
     /// A stale entry served because the refresh failed (backend down).
     Stale,
+    /// Refused without a call: the backend said this id is no session a moment ago.
+    Refused,
 }
 
 impl Lookup {
-    pub const ALL: [Lookup; 4] = [Self::Hit, Self::Miss, Self::Coalesced, Self::Stale];
+    pub const ALL: [Lookup; 5] = [
+        Self::Hit,
+        Self::Miss,
+        Self::Coalesced,
+        Self::Stale,
+        Self::Refused,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,6 +64,7 @@ impl Lookup {
             Self::Miss => "miss",
             Self::Coalesced => "coalesced",
             Self::Stale => "stale",
+            Self::Refused => "refused",
         }
     }
 }

@@ -88,6 +88,21 @@ impl NetidCounters {
         })
     }
 
+    /// [`Self::next`] for a session with a counter; `None`, and nothing stored, for one without:
+    /// a counter is created only for a session its backend confirmed ([`Self::confirm`]).
+    pub fn next_known(&self, session_id: &str, client: u64) -> Option<u64> {
+        let (shard, key) = self.locate(session_id);
+        let mut shard = self.inner.shards[shard].lock();
+        let slot = shard.slots.get_mut(&key)?;
+        slot.count = slot.count.saturating_add(1).max(client);
+        Some(slot.count)
+    }
+
+    /// The backend confirmed the session after a call that used `count`.
+    pub fn confirm(&self, session_id: &str, count: u64) {
+        self.with_slot(session_id, |slot| slot.count = slot.count.max(count));
+    }
+
     pub fn forget(&self, session_id: &str) {
         let (shard, key) = self.locate(session_id);
         self.inner.shards[shard].lock().slots.remove(&key);
@@ -194,6 +209,16 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), 800);
+    }
+
+    #[test]
+    fn unknown_sessions_get_no_counter_until_confirmed() {
+        let c = NetidCounters::new(10);
+        assert_eq!(c.next_known("s", 3), None);
+        assert_eq!(c.len(), 0, "nothing stored for an unconfirmed session");
+        c.confirm("s", 3);
+        assert_eq!(c.next_known("s", 0), Some(4));
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -14,12 +14,14 @@ use parking_lot::Mutex;
 use super::cache::{Lookup, SessionCache};
 use super::counters::NetidCounters;
 use super::{Fetcher, SessionStore};
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Rejection};
 
 /// See the module documentation. Cheap to clone; clones share everything.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LocalStore {
     cache: SessionCache,
+    /// Ids their backend refused, for `cache.negative_ttl`.
+    refused: moka::sync::Cache<String, Rejection>,
     counters: NetidCounters,
     windows: Windows,
 }
@@ -27,9 +29,13 @@ pub struct LocalStore {
 // === impl LocalStore ===
 
 impl LocalStore {
-    pub fn new(max_sessions: u64, revalidate_after: Duration) -> Self {
+    pub fn new(max_sessions: u64, revalidate_after: Duration, negative_ttl: Duration) -> Self {
         Self {
             cache: SessionCache::new(max_sessions, revalidate_after),
+            refused: moka::sync::Cache::builder()
+                .max_capacity(max_sessions.min(100_000))
+                .time_to_live(negative_ttl.max(Duration::from_millis(1)))
+                .build(),
             counters: NetidCounters::new(max_sessions),
             windows: Windows::new(max_sessions),
         }
@@ -62,14 +68,25 @@ impl SessionStore for LocalStore {
         id: &str,
         now: UnixTime,
         fetch: &Fetcher<'_>,
-    ) -> Result<(Arc<Session>, Lookup), GatewayError> {
-        self.cache
-            .get_or_fetch(id, now, fetch)
-            .await
-            .map_err(|e| GatewayError::clone(&e))
+    ) -> (Result<Arc<Session>, GatewayError>, Lookup) {
+        if let Some(why) = self.refused.get(id) {
+            return (Err(GatewayError::NotLoggedIn(why)), Lookup::Refused);
+        }
+        match self.cache.get_or_fetch(id, now, fetch).await {
+            Ok((session, how)) => (Ok(session), how),
+            Err(e) => {
+                if let GatewayError::NotLoggedIn(why @ (Rejection::NotFound | Rejection::Invalid)) =
+                    *e
+                {
+                    self.refused.insert(id.to_owned(), why);
+                }
+                (Err(GatewayError::clone(&e)), Lookup::Miss)
+            }
+        }
     }
 
     async fn insert(&self, session: Session, now: UnixTime) -> Option<Arc<Session>> {
+        self.refused.invalidate(session.id.expose());
         self.cache.insert(session, now).await
     }
 
@@ -83,6 +100,14 @@ impl SessionStore for LocalStore {
 
     async fn next_count(&self, id: &str, client: u64) -> u64 {
         self.counters.next(id, client)
+    }
+
+    async fn next_known_count(&self, id: &str, client: u64) -> Option<u64> {
+        self.counters.next_known(id, client)
+    }
+
+    async fn confirm_count(&self, id: &str, count: u64) {
+        self.counters.confirm(id, count);
     }
 
     async fn reset_count(&self, id: &str) {
@@ -143,6 +168,16 @@ struct Window {
 }
 
 const WINDOW_SHARDS: usize = 16;
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("cache", &self.cache)
+            .field("counters", &self.counters)
+            .field("refused", &self.refused.entry_count())
+            .finish()
+    }
+}
 
 impl std::fmt::Debug for Windows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

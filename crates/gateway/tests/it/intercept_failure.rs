@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 /// Waits for a condition the test cannot be notified of (a simulator counter), with a deadline.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     until_async(what, || std::future::ready(cond())).await
 }
 

@@ -195,3 +195,106 @@ async fn failed_logins_are_throttled_per_account_across_addresses() {
     assert_eq!(v["status"], 30429, "{v}");
     assert_eq!(h.enos.count("enos.login"), 3);
 }
+
+/// A session id of Net iD's form that no portal ever issued.
+fn made_up_netid_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 20]>())
+}
+
+#[tokio::test]
+async fn made_up_credentials_cost_at_most_one_backend_call() {
+    let h = common::start().await;
+    // No known form: refused at once, anywhere.
+    for bad in ["foo".to_owned(), "x".repeat(5000)] {
+        let (status, v) = h.enos_info(&format!("Bearer {bad}")).await;
+        assert_eq!((status, v["status"].as_i64()), (200, Some(30401)), "{v}");
+    }
+    assert_eq!(h.netid.count("netid.get_login_status"), 0);
+    assert_eq!(h.enos.count("enos.session_info"), 0);
+    // A well-formed id the portal does not know: asked once, then refused from memory.
+    let id = made_up_netid_id();
+    for count in 1..=5 {
+        let (status, v) = h.netid_status(&id, count).await;
+        assert_eq!(
+            (status, v["IsLoggedIn"].as_str()),
+            (200, Some("False")),
+            "{v}"
+        );
+    }
+    let (status, _) = h.enos_info(&format!("Bearer {id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(h.netid.count("netid.get_login_status"), 1);
+    let metrics = h.metrics().await;
+    assert!(
+        metrics.contains(r#"idbridge_cache_lookups_total{result="refused"} 5"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn each_client_has_a_budget_of_backend_lookups() {
+    let h = common::builder()
+        .set("limits.lookups_per_address", "3")
+        .start()
+        .await;
+    let (greedy, other) = (client_from("127.0.0.2"), client_from("127.0.0.3"));
+    let status_from = |client: &reqwest::Client, id: String| {
+        client
+            .post(h.url("/api/login/status/get"))
+            .json(&json!({"SessionId": id, "Count": "1"}))
+            .send()
+    };
+    for _ in 0..3 {
+        let resp = status_from(&greedy, made_up_netid_id()).await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let resp = status_from(&greedy, made_up_netid_id()).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["Status"]["Code"], "AccessDenied", "{v}");
+    // Another client still has its budget.
+    let resp = status_from(&other, made_up_netid_id()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(h.netid.count("netid.get_login_status"), 4);
+    assert!(
+        h.metrics()
+            .await
+            .contains(r#"idbridge_throttled_total{face="netid_rest",reason="lookup_address"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn a_backend_with_all_its_calls_in_flight_answers_503_at_once() {
+    let h = common::builder()
+        .set("backends.enos.max_concurrent_calls", "1")
+        .start()
+        .await;
+    h.enos.faults().set_stall(true);
+    let first = {
+        let (http, url) = (h.http.clone(), h.url("/enos-iam-service/v2.0/session/info"));
+        tokio::spawn(async move {
+            http.post(url)
+                .header("Authorization", format!("Bearer IAM_S_{}", "A".repeat(64)))
+                .send()
+                .await
+        })
+    };
+    crate::intercept_failure::until("the first call to reach the backend", || {
+        h.enos.count("enos.session_info") == 1
+    })
+    .await;
+    let (status, v) = h
+        .enos_info(&format!("Bearer IAM_S_{}", "B".repeat(64)))
+        .await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["success"], false, "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        1,
+        "refused without a call"
+    );
+    h.enos.faults().set_stall(false);
+    first.await.unwrap().unwrap();
+}
