@@ -166,6 +166,7 @@ impl Runtime {
             client_limits: Limits {
                 max_body: config.limits.max_body_bytes,
                 max_depth: config.limits.max_xml_depth,
+                ..Limits::default()
             },
             upstream_limits: upstream_limits(),
             config,
@@ -220,6 +221,7 @@ fn upstream_limits() -> Limits {
     Limits {
         max_body: UPSTREAM_MAX_BODY,
         max_depth: 64,
+        ..Limits::default()
     }
 }
 

@@ -16,6 +16,18 @@ pub enum DecodeError {
     /// Elements or JSON containers nest deeper than [`crate::Limits::max_depth`].
     #[error("nesting exceeds the limit of {limit} levels")]
     TooDeep { limit: usize },
+    /// The XML has more elements than [`crate::Limits::max_elements`]; refused before the tree
+    /// grows past the limit, so a flood of small elements cannot cost more than the limit allows.
+    #[error("document exceeds the limit of {limit} elements")]
+    TooManyElements { limit: usize },
+    /// The XML has more attributes (namespace declarations included) than
+    /// [`crate::Limits::max_attributes`].
+    #[error("document exceeds the limit of {limit} attributes")]
+    TooManyAttributes { limit: usize },
+    /// The XML's character data (text and CDATA, references resolved) exceeds
+    /// [`crate::Limits::max_text_bytes`].
+    #[error("character data exceeds the limit of {limit} bytes")]
+    TooMuchText { limit: usize },
     /// The XML carries a document type declaration; DTDs are never read.
     #[error("DOCTYPE declarations are not allowed")]
     Doctype,
@@ -111,6 +123,9 @@ mod tests {
         assert!(DecodeError::MissingField("Count").is_field_error());
         assert!(DecodeError::invalid("Count", "x").is_field_error());
         assert!(!DecodeError::Doctype.is_field_error());
+        assert!(!DecodeError::TooManyElements { limit: 1 }.is_field_error());
+        assert!(!DecodeError::TooManyAttributes { limit: 1 }.is_field_error());
+        assert!(!DecodeError::TooMuchText { limit: 1 }.is_field_error());
         assert!(!DecodeError::Xml("x".into()).is_field_error());
         assert!(!DecodeError::duplicate("Count").is_field_error());
     }

@@ -277,6 +277,7 @@ mod tests {
         let l = Limits {
             max_body: 1024,
             max_depth: 2,
+            ..Limits::default()
         };
         assert!(parse(br#"{"a":{"b":"[[[[{{{{"}}"#, &l).is_ok());
         assert_eq!(

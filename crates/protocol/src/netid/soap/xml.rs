@@ -5,6 +5,14 @@
 //! and character references, bounds nesting by [`Limits::max_depth`], refuses anything after the
 //! root element, and resolves element names to namespace URIs so callers match on URIs, not on
 //! prefixes.
+//!
+//! The tree's size is bounded too, not just its depth: elements, attributes and kept character
+//! data are counted against [`Limits::max_elements`], [`Limits::max_attributes`] and
+//! [`Limits::max_text_bytes`] before anything more is built. Namespace URIs are interned per
+//! document and shared by every element in them: a URI declared once used to be copied into
+//! each element, so a 28 KB URI and 9,000 empty children (one 64 KiB body) built a 250 MB tree.
+
+use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
@@ -16,8 +24,9 @@ use crate::{DecodeError, Limits};
 /// One element: resolved name, child elements in order, and its own character data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Element {
-    /// Namespace URI; `None` when the name is in no namespace.
-    pub(crate) ns: Option<String>,
+    /// Namespace URI; `None` when the name is in no namespace. Shared: every element of a
+    /// document in the same namespace points to the same string.
+    pub(crate) ns: Option<Arc<str>>,
     pub(crate) local: String,
     pub(crate) children: Vec<Element>,
     /// All direct character data, concatenated (whitespace between children included).
@@ -36,10 +45,66 @@ impl Element {
     }
 }
 
+/// What one document has spent of its [`Limits`], and the namespace URIs it has interned.
+struct Budget<'l> {
+    limits: &'l Limits,
+    elements: usize,
+    attributes: usize,
+    text_bytes: usize,
+    /// Each distinct URI once. A list, not a map: a document uses a handful, and a lookup
+    /// compares lengths first and bytes only on equal lengths, where a map would hash the
+    /// whole URI for every element.
+    namespaces: Vec<Arc<str>>,
+}
+
+// === impl Budget ===
+
+impl<'l> Budget<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            elements: 0,
+            attributes: 0,
+            text_bytes: 0,
+            namespaces: Vec::new(),
+        }
+    }
+
+    fn element(&mut self) -> Result<(), DecodeError> {
+        self.elements = self.elements.saturating_add(1);
+        self.limits.check_elements(self.elements)
+    }
+
+    fn attribute(&mut self) -> Result<(), DecodeError> {
+        self.attributes = self.attributes.saturating_add(1);
+        self.limits.check_attributes(self.attributes)
+    }
+
+    fn text(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        self.text_bytes = self.text_bytes.saturating_add(bytes);
+        self.limits.check_text(self.text_bytes)
+    }
+
+    /// The document's one shared copy of `uri`.
+    fn intern(&mut self, uri: &str) -> Arc<str> {
+        if let Some(known) = self
+            .namespaces
+            .iter()
+            .find(|known| known.as_bytes() == uri.as_bytes())
+        {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = Arc::from(uri);
+        self.namespaces.push(Arc::clone(&new));
+        new
+    }
+}
+
 /// Parses a whole document; see the module docs for what is refused.
 pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
     let text = utf8_body(body, limits)?;
     let mut reader = NsReader::from_str(text);
+    let mut budget = Budget::new(limits);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut started = false;
@@ -66,11 +131,11 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
             Event::DocType(_) => return Err(DecodeError::Doctype),
             Event::PI(_) | Event::Comment(_) => {}
             Event::Start(start) => {
-                let el = open(&reader, &start, &stack, &root, limits)?;
+                let el = open(&reader, &start, &stack, &root, &mut budget)?;
                 stack.push(el);
             }
             Event::Empty(start) => {
-                let el = open(&reader, &start, &stack, &root, limits)?;
+                let el = open(&reader, &start, &stack, &root, &mut budget)?;
                 close(el, &mut stack, &mut root);
             }
             Event::End(_) => {
@@ -79,11 +144,11 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
                     .ok_or_else(|| DecodeError::Xml("unmatched end tag".into()))?;
                 close(el, &mut stack, &mut root);
             }
-            Event::Text(t) => push_text(&mut stack, &t.xml10_content())?,
-            Event::CData(c) => push_text(&mut stack, &c.xml10_content())?,
+            Event::Text(t) => push_text(&mut stack, &t.xml10_content(), &mut budget)?,
+            Event::CData(c) => push_text(&mut stack, &c.xml10_content(), &mut budget)?,
             Event::GeneralRef(r) => {
                 let resolved = resolve_reference(&r)?;
-                push_text(&mut stack, resolved.encode_utf8(&mut [0; 4]))?;
+                push_text(&mut stack, resolved.encode_utf8(&mut [0; 4]), &mut budget)?;
             }
             Event::Eof => {
                 if !stack.is_empty() {
@@ -95,24 +160,27 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
     }
 }
 
+/// Counts the element and its attributes against the budget, then builds it (without children).
 fn open(
     reader: &NsReader<&[u8]>,
     start: &BytesStart<'_>,
     stack: &[Element],
     root: &Option<Element>,
-    limits: &Limits,
+    budget: &mut Budget<'_>,
 ) -> Result<Element, DecodeError> {
     if root.is_some() {
         return Err(DecodeError::Xml("content after the root element".into()));
     }
-    limits.check_depth(stack.len() + 1)?;
+    budget.element()?;
+    budget.limits.check_depth(stack.len() + 1)?;
     for attr in start.attributes() {
+        budget.attribute()?;
         let attr = attr.map_err(|_| DecodeError::Xml("malformed attribute".into()))?;
         check_attribute_references(&attr.value)?;
     }
     let (ns, local) = reader.resolver().resolve_element(start.name());
     let ns = match ns {
-        ResolveResult::Bound(ns) => Some(ns.into_inner().to_owned()),
+        ResolveResult::Bound(ns) => Some(budget.intern(ns.into_inner())),
         ResolveResult::Unbound => None,
         ResolveResult::Unknown(_) => {
             return Err(DecodeError::Xml("undeclared namespace prefix".into()));
@@ -132,10 +200,16 @@ fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
     }
 }
 
-/// Character data belongs to the open element; outside the root only whitespace may appear.
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), DecodeError> {
+/// Character data belongs to the open element; outside the root only whitespace may appear
+/// (and, not being kept, is not counted against the budget).
+fn push_text(
+    stack: &mut [Element],
+    text: &str,
+    budget: &mut Budget<'_>,
+) -> Result<(), DecodeError> {
     match stack.last_mut() {
         Some(el) => {
+            budget.text(text.len())?;
             el.text.push_str(text);
             Ok(())
         }
@@ -254,11 +328,167 @@ mod tests {
         assert!(p("\u{feff}<a><![CDATA[x<y]]></a>").is_ok_and(|a| a.text == "x<y"));
     }
 
+    /// `(file, contents, elements, attributes, text bytes)` for one sample in `tests/data`.
+    macro_rules! sample {
+        ($file:literal, $elements:literal, $attributes:literal, $text:literal) => {
+            (
+                $file,
+                include_str!(concat!("../../../tests/data/", $file)),
+                $elements,
+                $attributes,
+                $text,
+            )
+        };
+    }
+
+    /// Every XML sample in `tests/data` with its elements, attributes and kept text bytes, as
+    /// measured for the [`Limits`] defaults (the test below proves each figure exact).
+    const SAMPLES: [(&str, &str, usize, usize, usize); 13] = [
+        sample!("netid-getloginstatus-request.xml", 6, 4, 10),
+        sample!("netid-getloginstatus-response.xml", 40, 4, 246),
+        sample!("unified/fault-client.xml", 8, 2, 45),
+        sample!("unified/fault-server.xml", 8, 2, 42),
+        sample!("unified/login-response-enos.xml", 29, 2, 247),
+        sample!("unified/logout-response.xml", 4, 2, 4),
+        sample!("unified/session-response-enos.xml", 26, 2, 224),
+        sample!("unified/session-response-netid.xml", 27, 2, 143),
+        sample!("unified/zeep-getsession.xml", 4, 2, 14),
+        sample!("unified/zeep-login-enos.xml", 6, 2, 30),
+        sample!("unified/zeep-login-ldap.xml", 9, 2, 42),
+        sample!("unified/zeep-login-netid.xml", 6, 2, 40),
+        sample!("unified/zeep-logout.xml", 4, 2, 14),
+    ];
+
+    /// The namespace bomb of the report: one 28 KB URI, 9,000 empty children, one 64 KiB body.
+    fn namespace_bomb() -> String {
+        let uri = format!("urn:{}", "n".repeat(28_000));
+        format!(r#"<r xmlns="{uri}">{}</r>"#, "<c/>".repeat(9_000))
+    }
+
+    #[test]
+    fn namespace_bomb_is_refused_under_the_defaults() {
+        let body = namespace_bomb();
+        assert!(body.len() <= Limits::DEFAULT_MAX_BODY);
+        assert_eq!(
+            p(&body),
+            Err(DecodeError::TooManyElements {
+                limit: Limits::DEFAULT_MAX_ELEMENTS
+            })
+        );
+    }
+
+    #[test]
+    fn namespace_bomb_stores_the_uri_once_when_allowed() {
+        let l = Limits {
+            max_elements: 10_000,
+            ..Limits::default()
+        };
+        let root = parse(namespace_bomb().as_bytes(), &l).unwrap();
+        let shared = root.ns.as_ref().unwrap();
+        assert_eq!(shared.len(), 28_004);
+        assert_eq!(root.children.len(), 9_000);
+        for child in &root.children {
+            assert!(Arc::ptr_eq(child.ns.as_ref().unwrap(), shared));
+        }
+        // Interned by content, not by declaration: two prefixes for one URI share one copy.
+        let root =
+            p(r#"<a:x xmlns:a="urn:u"><b:y xmlns:b="urn:u"/><z xmlns="urn:u"/></a:x>"#).unwrap();
+        let shared = root.ns.as_ref().unwrap();
+        for child in &root.children {
+            assert!(Arc::ptr_eq(child.ns.as_ref().unwrap(), shared));
+        }
+    }
+
+    #[test]
+    fn elements_attributes_and_text_are_counted_exactly() {
+        let with = |max_elements, max_attributes, max_text_bytes| Limits {
+            max_elements,
+            max_attributes,
+            max_text_bytes,
+            ..Limits::default()
+        };
+        let doc = b"<a><b/><c></c></a>";
+        assert!(parse(doc, &with(3, 0, 0)).is_ok());
+        assert_eq!(
+            parse(doc, &with(2, 0, 0)),
+            Err(DecodeError::TooManyElements { limit: 2 })
+        );
+        // Namespace declarations are attributes too.
+        let doc = br#"<a xmlns="urn:u" x="1"><b xmlns:p="urn:p" p:y="2"/></a>"#;
+        assert!(parse(doc, &with(2, 4, 0)).is_ok());
+        assert_eq!(
+            parse(doc, &with(2, 3, 0)),
+            Err(DecodeError::TooManyAttributes { limit: 3 })
+        );
+        // Text after resolution (`&lt;` is 1 byte, `&#x10000;` 4), CDATA, whitespace between
+        // children; whitespace outside the root is not kept and not counted.
+        let doc = "\n<a>x&lt;&#x10000;<![CDATA[yz]]> <b>w</b></a>\n".as_bytes();
+        assert!(parse(doc, &with(2, 0, 10)).is_ok_and(|a| a.text == "x<\u{10000}yz "));
+        assert_eq!(
+            parse(doc, &with(2, 0, 9)),
+            Err(DecodeError::TooMuchText { limit: 9 })
+        );
+    }
+
+    #[test]
+    fn samples_fit_the_defaults_ten_times_and_tighter_caps_refuse_them() {
+        let (mut most_elements, mut most_attributes, mut most_text) = (0, 0, 0);
+        for (name, xml, elements, attributes, text) in SAMPLES {
+            let exact = Limits {
+                max_elements: elements,
+                max_attributes: attributes,
+                max_text_bytes: text,
+                ..Limits::default()
+            };
+            assert!(p(xml).is_ok(), "{name}");
+            assert!(parse(xml.as_bytes(), &exact).is_ok(), "{name}");
+            let fewer_elements = Limits {
+                max_elements: elements - 1,
+                ..exact
+            };
+            assert_eq!(
+                parse(xml.as_bytes(), &fewer_elements),
+                Err(DecodeError::TooManyElements {
+                    limit: elements - 1
+                }),
+                "{name}"
+            );
+            let fewer_attributes = Limits {
+                max_attributes: attributes - 1,
+                ..exact
+            };
+            assert_eq!(
+                parse(xml.as_bytes(), &fewer_attributes),
+                Err(DecodeError::TooManyAttributes {
+                    limit: attributes - 1
+                }),
+                "{name}"
+            );
+            let less_text = Limits {
+                max_text_bytes: text - 1,
+                ..exact
+            };
+            assert_eq!(
+                parse(xml.as_bytes(), &less_text),
+                Err(DecodeError::TooMuchText { limit: text - 1 }),
+                "{name}"
+            );
+            most_elements = most_elements.max(elements);
+            most_attributes = most_attributes.max(attributes);
+            most_text = most_text.max(text);
+        }
+        assert_eq!((most_elements, most_attributes, most_text), (40, 4, 247));
+        assert!(Limits::DEFAULT_MAX_ELEMENTS >= 10 * most_elements);
+        assert!(Limits::DEFAULT_MAX_ATTRIBUTES >= 10 * most_attributes);
+        assert!(Limits::DEFAULT_MAX_TEXT_BYTES >= 10 * most_text);
+    }
+
     #[test]
     fn depth_is_bounded() {
         let l = Limits {
             max_body: 1 << 20,
             max_depth: 3,
+            ..Limits::default()
         };
         assert!(parse(b"<a><b><c/></b></a>", &l).is_ok());
         assert_eq!(
