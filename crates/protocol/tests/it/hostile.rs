@@ -2,6 +2,7 @@
 
 use idbridge_protocol::enos::{LoginRequest, decode_response};
 use idbridge_protocol::netid::{rest, soap};
+use idbridge_protocol::unified;
 use idbridge_protocol::{DecodeError, Limits};
 
 const SOAP_REQUEST: &str = include_str!("../data/netid-getloginstatus-request.xml");
@@ -11,6 +12,8 @@ const REST_RESPONSE: &str = include_str!("../data/netid-getloginstatus-response.
 
 const ENV_OPEN: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info>"#;
 const ENV_CLOSE: &str = "</Info></GetLoginStatus></s:Body></s:Envelope>";
+const UNIFIED_OPEN: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetSession xmlns="urn:idbridge:v1">"#;
+const UNIFIED_CLOSE: &str = "</GetSession></s:Body></s:Envelope>";
 
 fn limits() -> Limits {
     Limits::default()
@@ -24,6 +27,42 @@ fn soap_status(body: &str) -> Result<(), DecodeError> {
 
 fn soap_info(info: &str) -> Result<(), DecodeError> {
     soap_status(&format!("{ENV_OPEN}{info}{ENV_CLOSE}"))
+}
+
+/// Both SOAP faces (Net iD's and the unified one, which share the XML reader) over `inner`
+/// placed inside their operation element, each body within the default 64 KiB.
+fn both_soap_faces(inner: &str) -> [Result<(), DecodeError>; 2] {
+    let netid = format!("{ENV_OPEN}{inner}{ENV_CLOSE}");
+    let unified = format!("{UNIFIED_OPEN}{inner}{UNIFIED_CLOSE}");
+    for body in [&netid, &unified] {
+        assert!(
+            body.len() <= Limits::DEFAULT_MAX_BODY,
+            "{} bytes",
+            body.len()
+        );
+    }
+    [
+        soap_status(&netid),
+        unified::soap::parse_request(unified.as_bytes(), &limits(), None).map(|_| ()),
+    ]
+}
+
+fn too_many_elements() -> Result<(), DecodeError> {
+    Err(DecodeError::TooManyElements {
+        limit: Limits::DEFAULT_MAX_ELEMENTS,
+    })
+}
+
+fn too_many_attributes() -> Result<(), DecodeError> {
+    Err(DecodeError::TooManyAttributes {
+        limit: Limits::DEFAULT_MAX_ATTRIBUTES,
+    })
+}
+
+fn too_much_text() -> Result<(), DecodeError> {
+    Err(DecodeError::TooMuchText {
+        limit: Limits::DEFAULT_MAX_TEXT_BYTES,
+    })
 }
 
 #[test]
@@ -88,6 +127,80 @@ fn deep_xml_is_too_deep() {
         soap_info(&format!("{}{}", "<x>".repeat(1000), "</x>".repeat(1000))),
         Err(DecodeError::TooDeep { limit: 32 })
     );
+}
+
+/// The reproduced attack: a 28 KB namespace URI declared once and 9,000 empty elements in it.
+/// Each element used to hold its own copy of the URI (250 MB for one 64 KiB body); now the
+/// element cap stops the document long before that (the shared URI is tested in `xml.rs`).
+#[test]
+fn namespace_bomb_is_too_many_elements() {
+    let uri = format!("urn:{}", "n".repeat(28_000));
+    let bomb = format!(r#"<Bomb xmlns="{uri}">{}</Bomb>"#, "<c/>".repeat(9_000));
+    assert_eq!(
+        both_soap_faces(&bomb),
+        [too_many_elements(), too_many_elements()]
+    );
+}
+
+#[test]
+fn ten_thousand_empty_siblings_are_too_many_elements() {
+    let siblings = "<x/>".repeat(10_000);
+    assert_eq!(
+        both_soap_faces(&siblings),
+        [too_many_elements(), too_many_elements()]
+    );
+}
+
+#[test]
+fn attribute_floods_are_too_many_attributes() {
+    // All on one element (quick-xml's own duplicate check stays linear; the cap stops the walk).
+    let one_element: String = (0..1_001).map(|i| format!(r#" a{i}="""#)).collect();
+    // Namespace declarations count too, and spread over siblings they stay in scope one at a
+    // time (quick-xml bounds only the declarations in scope at once).
+    let declarations = r#"<x xmlns:p="urn:p" xmlns:q="urn:q"/>"#.repeat(600);
+    for inner in [format!("<x{one_element}/>"), declarations] {
+        assert_eq!(
+            both_soap_faces(&inner),
+            [too_many_attributes(), too_many_attributes()]
+        );
+    }
+}
+
+#[test]
+fn text_floods_are_too_much_text() {
+    let flood = "a".repeat(40_000);
+    let floods = [
+        format!("<x>{flood}</x>"),
+        format!("<x><![CDATA[{flood}]]></x>"),
+        // Whitespace between elements is kept in the tree, so it counts.
+        format!("<x>{}</x>", " ".repeat(40_000)),
+        // Many small pieces add up (900 elements: under the element cap).
+        format!("<x>{}</x>", "a".repeat(40)).repeat(900),
+    ];
+    for inner in floods {
+        assert_eq!(both_soap_faces(&inner), [too_much_text(), too_much_text()]);
+    }
+}
+
+/// The new limits' messages name the limit and nothing from the document.
+#[test]
+fn limit_errors_never_echo_values() {
+    let secret = "c2VjcmV0LXNlc3Npb24taWQ";
+    let cases = [
+        (format!("<{secret}/>").repeat(1_500), "1000 elements"),
+        (
+            format!(r#"<x a="{secret}" b="{secret}"/>"#).repeat(600),
+            "1000 attributes",
+        ),
+        (format!("<x>{}</x>", secret.repeat(1_500)), "32768 bytes"),
+    ];
+    for (inner, limit) in &cases {
+        for result in both_soap_faces(inner) {
+            let message = result.unwrap_err().to_string();
+            assert!(!message.contains(secret), "{message}");
+            assert!(message.contains(limit), "{message}");
+        }
+    }
 }
 
 #[test]
