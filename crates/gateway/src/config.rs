@@ -222,6 +222,11 @@ pub struct LimitsConfig {
     pub max_body_bytes: usize,
     /// Deepest XML nesting accepted in a SOAP request.
     pub max_xml_depth: usize,
+    /// Most elements, attributes (namespace declarations included) and bytes of character data
+    /// accepted in one SOAP request: depth alone does not bound the tree a small body builds.
+    pub max_xml_elements: usize,
+    pub max_xml_attributes: usize,
+    pub max_xml_text_bytes: usize,
     /// Failed logins from one client address in `login_failure_window` before the gateway
     /// refuses more (429 / EnOS 30429) until the window ends.
     pub login_failures_per_address: u64,

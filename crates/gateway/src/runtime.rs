@@ -166,7 +166,9 @@ impl Runtime {
             client_limits: Limits {
                 max_body: config.limits.max_body_bytes,
                 max_depth: config.limits.max_xml_depth,
-                ..Limits::default()
+                max_elements: config.limits.max_xml_elements,
+                max_attributes: config.limits.max_xml_attributes,
+                max_text_bytes: config.limits.max_xml_text_bytes,
             },
             upstream_limits: upstream_limits(),
             config,
@@ -217,11 +219,15 @@ impl Runtime {
     }
 }
 
+/// A backend is configured, not anonymous, so its answers get room for organisation lists far
+/// longer than any sample (a Net iD organisation is about 8 elements), still within a fixed bound.
 fn upstream_limits() -> Limits {
     Limits {
         max_body: UPSTREAM_MAX_BODY,
         max_depth: 64,
-        ..Limits::default()
+        max_elements: 20_000,
+        max_attributes: 20_000,
+        max_text_bytes: UPSTREAM_MAX_BODY,
     }
 }
 

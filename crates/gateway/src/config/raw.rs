@@ -132,6 +132,9 @@ pub struct RawCache {
 pub struct RawLimits {
     pub max_body_bytes: Option<Leaf>,
     pub max_xml_depth: Option<Leaf>,
+    pub max_xml_elements: Option<Leaf>,
+    pub max_xml_attributes: Option<Leaf>,
+    pub max_xml_text_bytes: Option<Leaf>,
     pub login_failures_per_address: Option<Leaf>,
     pub login_failures_per_account: Option<Leaf>,
     pub login_failure_window: Option<Leaf>,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use idbridge_protocol::Limits;
 use idbridge_session::Backend;
 use url::Url;
 
@@ -76,6 +77,27 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             64 << 20,
         ) as usize,
         max_xml_depth: c.number("limits.max_xml_depth", limits.max_xml_depth, 32, 4, 256) as usize,
+        max_xml_elements: c.number(
+            "limits.max_xml_elements",
+            limits.max_xml_elements,
+            Limits::DEFAULT_MAX_ELEMENTS as u64,
+            16,
+            1_000_000,
+        ) as usize,
+        max_xml_attributes: c.number(
+            "limits.max_xml_attributes",
+            limits.max_xml_attributes,
+            Limits::DEFAULT_MAX_ATTRIBUTES as u64,
+            16,
+            1_000_000,
+        ) as usize,
+        max_xml_text_bytes: c.number(
+            "limits.max_xml_text_bytes",
+            limits.max_xml_text_bytes,
+            Limits::DEFAULT_MAX_TEXT_BYTES as u64,
+            1_024,
+            64 << 20,
+        ) as usize,
         login_failures_per_address: c.number(
             "limits.login_failures_per_address",
             limits.login_failures_per_address,

@@ -9,6 +9,7 @@ mod intercept_failure;
 mod intercept_netid;
 mod limits;
 mod logs;
+mod memory;
 mod ops;
 mod sso;
 mod third_backend;
