@@ -36,7 +36,7 @@ use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
 use crate::report::{Coalescing, Lookups, Memory, Report, Row};
-use crate::wrk::{Call, Load, Measured};
+use crate::wrk::{Call, Counted, Load, Measured};
 
 const DEMO_PRINCIPAL: &str = "portal_test01";
 const DEMO_PASSWORD: &str = "Demo-Passw0rd";
@@ -176,6 +176,11 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let nginx = procs::nginx(&dir, &tls, enos.local_addr(), &info)?;
     eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
 
+    // Net iD sessions for the status scenarios, which must not repeat a session's Count.
+    let mut netid_ids = Vec::new();
+    for _ in 0..4 * load.connections {
+        netid_ids.push(netid_login(&http, &gateway.base, &repo).await?);
+    }
     let json_post = |url: String, auth: Option<&str>, body: String| Call {
         method: "POST",
         url,
@@ -184,6 +189,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             .chain(auth.map(|a| ("Authorization", a.to_owned())))
             .collect(),
         body,
+        counted: None,
     };
     let org_info = "/enos-iam-service/v2.0/organization/info";
     let org_body = json!({ "id": org }).to_string();
@@ -252,11 +258,19 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             key: "e-rest",
             what: "idbridge cache hit: Net iD GetLoginStatus, REST",
             server: vec![gateway.proc.pid()],
-            call: json_post(
-                format!("{}/api/login/status/get", gateway.base),
-                None,
-                json!({ "SessionId": netid_id, "Count": "2" }).to_string(),
-            ),
+            call: Call {
+                counted: Some(Counted {
+                    sessions: netid_ids.clone(),
+                    before: r#"{"SessionId":""#.into(),
+                    between: r#"","Count":""#.into(),
+                    after: r#""}"#.into(),
+                }),
+                ..json_post(
+                    format!("{}/api/login/status/get", gateway.base),
+                    None,
+                    json!({ "SessionId": netid_id, "Count": "1" }).to_string(),
+                )
+            },
         },
         Scenario {
             key: "e-soap",
@@ -272,7 +286,18 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                         format!("\"{NETID_NS}/IServiceSoap/GetLoginStatus\""),
                     ),
                 ],
-                body: soap_status(&netid_id),
+                body: soap_status(&netid_id, "1"),
+                counted: {
+                    let t = soap_status("{session}", "{count}");
+                    let (before, rest) = t.split_once("{session}").context("template")?;
+                    let (between, after) = rest.split_once("{count}").context("template")?;
+                    Some(Counted {
+                        sessions: netid_ids,
+                        before: before.into(),
+                        between: between.into(),
+                        after: after.into(),
+                    })
+                },
             },
         },
         Scenario {
@@ -284,6 +309,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                 url: format!("{}/session-info.json", nginx.base),
                 headers: Vec::new(),
                 body: String::new(),
+                counted: None,
             },
         },
     ];
@@ -300,15 +326,21 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         duration: Duration::from_secs(2),
         ..load
     };
+    // Each wrk run starts Net iD counts above every count an earlier run can have reached.
+    let mut first_count = 0;
+    let mut next_first = || {
+        first_count += 1_000_000_000;
+        first_count
+    };
     for s in &scenarios {
-        blocking_wrk(&s.call, warm, &dir, s.key).await?;
+        blocking_wrk(&s.call, warm, next_first(), &dir, s.key).await?;
     }
     let tick = procs::ticks_per_second();
     let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
     for round in 1..=cli.rounds {
         for (i, s) in scenarios.iter().enumerate() {
             let cpu_before = procs::cpu_ticks(&s.server);
-            let mut m = blocking_wrk(&s.call, load, &dir, s.key).await?;
+            let mut m = blocking_wrk(&s.call, load, next_first(), &dir, s.key).await?;
             let cpu = procs::cpu_ticks(&s.server).saturating_sub(cpu_before) as f64 / tick;
             m.server_cpu_us = cpu * 1e6 / m.requests.max(1) as f64;
             eprintln!(
@@ -369,11 +401,12 @@ fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
 async fn blocking_wrk(
     call: &Call,
     load: Load,
+    first_count: u64,
     dir: &std::path::Path,
     name: &str,
 ) -> anyhow::Result<Measured> {
     let (call, dir, name) = (call.clone(), dir.to_owned(), name.to_owned());
-    tokio::task::spawn_blocking(move || wrk::run(&call, load, &dir, &name)).await?
+    tokio::task::spawn_blocking(move || wrk::run(&call, load, first_count, &dir, &name)).await?
 }
 
 async fn post(
@@ -440,9 +473,9 @@ async fn login(
         .with_context(|| format!("login at {url} failed: {v}"))
 }
 
-fn soap_status(session_id: &str) -> String {
+fn soap_status(session_id: &str, count: &str) -> String {
     format!(
-        r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="{NETID_NS}"><Info><SessionId>{session_id}</SessionId><Count>2</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
+        r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="{NETID_NS}"><Info><SessionId>{session_id}</SessionId><Count>{count}</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
     )
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 
 /// One HTTP request, repeated by wrk.
 #[derive(Clone, Debug)]
@@ -13,7 +13,27 @@ pub struct Call {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// Net iD status calls: the gateway refuses a repeated `Count`, as the portal does, so each
+    /// request names one of several sessions and a count above that session's last one.
+    pub counted: Option<Counted>,
 }
+
+/// A body `before {session} between {count} after`, sent round-robin over `sessions`.
+///
+/// Request `i` of a thread uses its session `i mod n` with count `first + i div n`, so a
+/// session's next count is sent `n` requests after its previous one. With `n` well above the
+/// connection count the previous one has been answered by then; if a stalled connection still
+/// holds it, the gateway refuses the older one, and the run counts that as an error.
+#[derive(Clone, Debug)]
+pub struct Counted {
+    pub sessions: Vec<String>,
+    pub before: String,
+    pub between: String,
+    pub after: String,
+}
+
+/// What the gateway answers to a refused `Count` (REST `Status` and SOAP `<Status>` alike).
+const REFUSED_COUNT: &str = "InvalidCount";
 
 /// What one wrk run measured.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +57,9 @@ pub struct Load {
     pub duration: Duration,
 }
 
-/// The Lua script that makes wrk send `call` (wrk sends a plain GET without one).
-pub fn script(call: &Call) -> String {
+/// The Lua script that makes wrk send `call` (wrk sends a plain GET without one). Counted calls
+/// start at `first_count`, which must be above every count an earlier run used.
+pub fn script(call: &Call, threads: u32, first_count: u64) -> String {
     let mut lua = format!("wrk.method = \"{}\"\n", call.method);
     if !call.body.is_empty() {
         lua.push_str(&format!("wrk.body = {}\n", long_string(&call.body)));
@@ -49,7 +70,55 @@ pub fn script(call: &Call) -> String {
             long_string(value)
         ));
     }
+    if let Some(c) = &call.counted {
+        lua.push_str(&counted_script(c, threads, first_count));
+    }
     lua
+}
+
+/// Each thread takes its own slice of the sessions (two threads never share a session's counts),
+/// counts the refused answers, and `done` prints their sum as a line `parse` reads as errors.
+fn counted_script(c: &Counted, threads: u32, first_count: u64) -> String {
+    let sessions = c
+        .sessions
+        .iter()
+        .map(|s| long_string(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (before, between, after) = (
+        long_string(&c.before),
+        long_string(&c.between),
+        long_string(&c.after),
+    );
+    format!(
+        r#"
+local sessions = {{ {sessions} }}
+local per = math.floor(#sessions / {threads})
+local threads, next_id = {{}}, 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+-- A global, so that `done` can read it from each thread.
+refused = 0
+local i = 0
+function request()
+  local session = sessions[id * per + (i % per) + 1]
+  local count = string.format("%.0f", {first_count} + math.floor(i / per))
+  i = i + 1
+  return wrk.format(nil, nil, nil, {before} .. session .. {between} .. count .. {after})
+end
+function response(status, headers, body)
+  if body:find("{REFUSED_COUNT}", 1, true) then refused = refused + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("refused") end
+  io.write(string.format("Refused counts: %d\n", total))
+end
+"#
+    )
 }
 
 /// A Lua long-bracket string, whatever `text` contains.
@@ -62,9 +131,23 @@ fn long_string(text: &str) -> String {
     format!("[{eq}[{text}]{eq}]")
 }
 
-pub fn run(call: &Call, load: Load, dir: &Path, name: &str) -> anyhow::Result<Measured> {
+pub fn run(
+    call: &Call,
+    load: Load,
+    first_count: u64,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<Measured> {
+    if let Some(c) = &call.counted {
+        ensure!(
+            c.sessions.len() >= 4 * load.connections as usize,
+            "{name}: {} sessions for {} connections; a session's counts could overtake each other",
+            c.sessions.len(),
+            load.connections
+        );
+    }
     let script_path = dir.join(format!("{name}.lua"));
-    std::fs::write(&script_path, script(call))?;
+    std::fs::write(&script_path, script(call, load.threads, first_count))?;
     let out = Command::new("wrk")
         .arg(format!("-t{}", load.threads))
         .arg(format!("-c{}", load.connections))
@@ -97,6 +180,7 @@ pub fn parse(report: &str) -> anyhow::Result<Measured> {
             ["99%", t] => p99 = Some(duration(t)?),
             [n, "requests", "in", ..] => requests = Some(n.parse::<u64>()?),
             ["Non-2xx", "or", "3xx", "responses:", n] => errors += n.parse::<u64>()?,
+            ["Refused", "counts:", n] => errors += n.parse::<u64>()?,
             ["Socket", "errors:", rest @ ..] => {
                 // "connect 0, read 0, write 0, timeout 0"
                 for pair in rest.chunks(2) {
@@ -170,6 +254,12 @@ Transfer/sec:     50.00MB
     }
 
     #[test]
+    fn refused_counts_are_errors() {
+        let m = parse(&format!("{REPORT}Refused counts: 3\n")).unwrap();
+        assert_eq!(m.errors, 10);
+    }
+
+    #[test]
     fn a_report_without_latency_percentiles_is_refused() {
         let without: String = REPORT
             .lines()
@@ -186,8 +276,9 @@ Transfer/sec:     50.00MB
             url: "http://x/".into(),
             headers: vec![("SOAPAction", "\"a\"".into())],
             body: "<a>]]</a>".into(),
+            counted: None,
         };
-        let lua = script(&call);
+        let lua = script(&call, 1, 1);
         assert!(lua.contains("wrk.method = \"POST\""));
         assert!(lua.contains("wrk.body = [[<a>]]</a>]]") || lua.contains("[=[<a>]]</a>]=]"));
         assert!(lua.contains("wrk.headers[\"SOAPAction\"] = [[\"a\"]]"));

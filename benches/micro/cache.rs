@@ -6,11 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::Cell;
 use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
 use idbridge_gateway::backend::Kinds;
 use idbridge_gateway::config::Config;
@@ -93,37 +94,67 @@ fn interception(c: &mut Criterion) {
             .await
             .unwrap();
     });
-    let soap_body = format!(
-        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info><SessionId>{netid}</SessionId><Count>2</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
-    );
-    let cases = [
-        (
-            "enos_session_info",
-            "enos",
-            request(Some(format!("Bearer {enos}")), "{}".into()),
-        ),
+    // The gateway refuses a repeated Net iD `Count`, so every Net iD request carries a new, rising
+    // one (as a real client's do); the others ignore it. Requests are built outside the timing.
+    type Make = Box<dyn Fn(u64) -> Request>;
+    let cases: [(&str, &str, &str, Make); 4] = [
+        ("enos_session_info", "enos", r#""status":0"#, {
+            let enos = enos.clone();
+            Box::new(move |_| request(Some(format!("Bearer {enos}")), "{}".into()))
+        }),
         (
             "netid_rest_status",
             "netid_rest",
-            request(None, format!(r#"{{"SessionId":"{netid}","Count":"2"}}"#)),
+            r#""Status":"Success""#,
+            {
+                let netid = netid.clone();
+                Box::new(move |n| {
+                    request(None, format!(r#"{{"SessionId":"{netid}","Count":"{n}"}}"#))
+                })
+            },
         ),
-        ("netid_soap_status", "netid_soap", request(None, soap_body)),
         (
-            "unified_session(enos)",
-            "unified",
-            request(Some(format!("Bearer {enos}")), String::new()),
+            "netid_soap_status",
+            "netid_soap",
+            "<Status>Success</Status>",
+            {
+                let netid = netid.clone();
+                Box::new(move |n| {
+                    request(
+                        None,
+                        format!(
+                            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="http://www.pointsharp.com/netid/server/portal"><Info><SessionId>{netid}</SessionId><Count>{n}</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
+                        ),
+                    )
+                })
+            },
         ),
+        ("unified_session(enos)", "unified", r#""session":"#, {
+            let enos = enos.clone();
+            Box::new(move |_| request(Some(format!("Bearer {enos}")), String::new()))
+        }),
     ];
     let mut g = c.benchmark_group("intercept_hit");
-    for (name, face, req) in &cases {
+    for (name, face, success, make) in &cases {
         let face = runtime.face_index(face).unwrap();
-        // A hit must answer 200 without a backend (none is running): check once, then measure.
-        let (reply, facts) = rt.block_on(runtime.handle(face, Op::Status, req, NOW));
-        assert_eq!(reply.status, 200, "{name}: {:?}", reply.body);
+        let count = Cell::new(1);
+        let next = || {
+            count.set(count.get() + 1);
+            make(count.get())
+        };
+        // A hit must answer success without a backend (none is running): check once, then measure.
+        let (reply, facts) = rt.block_on(runtime.handle(face, Op::Status, &next(), NOW));
+        let body = String::from_utf8_lossy(&reply.body);
+        assert_eq!(reply.status, 200, "{name}: {body}");
+        assert!(body.contains(success), "{name}: {body}");
         assert_eq!(facts.cache.map(|c| c.as_str()), Some("hit"), "{name}");
+        let runtime = &runtime;
         g.bench_function(*name, |b| {
-            b.to_async(&rt)
-                .iter(|| runtime.handle(face, Op::Status, black_box(req), NOW))
+            b.to_async(&rt).iter_batched(
+                next,
+                |req| async move { runtime.handle(face, Op::Status, black_box(&req), NOW).await },
+                BatchSize::SmallInput,
+            )
         });
     }
     g.finish();

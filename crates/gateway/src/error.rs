@@ -90,6 +90,10 @@ pub enum GatewayError {
     /// The gateway's own limit on this client or account was reached (failed logins, lookups).
     #[error("throttled; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// A Net iD `Count` not above the last one this client sent for the session: a replayed or
+    /// reordered call, refused as the portal refuses it (`InvalidCount`).
+    #[error("Count is not above the last one sent for this session")]
+    ReplayedCount,
     /// No face, backend or app owns this path.
     #[error("no route for this path")]
     NoRoute,
@@ -190,6 +194,7 @@ impl GatewayError {
                 }
             },
             Self::Throttled { .. } => 429,
+            Self::ReplayedCount => 409,
             Self::NoRoute => 404,
             Self::Internal(_) => 500,
         }
@@ -220,6 +225,7 @@ impl GatewayError {
                 }
             },
             Self::Throttled { .. } => "throttled",
+            Self::ReplayedCount => "invalid_count",
             Self::NoRoute => "not_found",
             Self::Internal(_) => "internal",
         }
@@ -245,6 +251,7 @@ impl GatewayError {
             Self::Throttled { retry_after_secs } => {
                 Cow::Owned(format!("too many attempts; retry in {retry_after_secs} s"))
             }
+            Self::ReplayedCount => "Count must be greater than the last accepted Count".into(),
             Self::NoRoute => "no route for this path".into(),
             Self::Internal(_) => "internal error".into(),
         }
@@ -265,6 +272,7 @@ impl GatewayError {
             Self::LoginRefused(_) => Outcome::Rejected,
             Self::Upstream(_) | Self::Internal(_) => Outcome::UpstreamError,
             Self::Throttled { .. } => Outcome::Throttled,
+            Self::ReplayedCount => Outcome::Rejected,
             Self::NoRoute => Outcome::NotFound,
         }
     }

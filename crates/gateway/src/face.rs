@@ -59,15 +59,15 @@ pub struct Request {
 pub enum Intent {
     Login(Login),
     /// Is the session behind `credential` live, and what is it? `count` is a Net iD caller's call
-    /// counter (0 from other protocols), echoed in the answer and kept behind by the gateway's
-    /// own upstream counter.
+    /// counter (`None` from the protocols that have none): echoed in the answer, required to
+    /// rise per session and client, and kept behind by the gateway's own upstream counter.
     Status {
         credential: Option<String>,
-        count: u64,
+        count: Option<u64>,
     },
     Logout {
         credential: Option<String>,
-        count: u64,
+        count: Option<u64>,
     },
     Authorize {
         credential: Option<String>,

@@ -127,7 +127,13 @@ impl Runtime {
             Intent::Status { credential, count } => {
                 let credential = credential.as_deref().ok_or_else(missing)?;
                 let client = req.client_addr.as_deref();
-                let (session, token) = self.lookup(credential, *count, client, now, facts).await?;
+                let upstream_count = count.unwrap_or(0);
+                let (session, token) = self
+                    .lookup(credential, upstream_count, client, now, facts)
+                    .await?;
+                // Only once the session is known to be real, so made-up ids keep no counter.
+                self.check_count(session.id.expose(), *count, client, true)
+                    .await?;
                 Ok(Answer::Session {
                     session,
                     token: token.map(str::to_owned),
@@ -145,7 +151,8 @@ impl Runtime {
             }
             Intent::Logout { credential, count } => {
                 let credential = credential.as_deref().ok_or_else(missing)?;
-                self.logout(credential, *count, facts).await?;
+                let client = req.client_addr.as_deref();
+                self.logout(credential, *count, client, facts).await?;
                 Ok(Answer::LoggedOut)
             }
             Intent::Login(login) => self.login(login, req, now, facts).await,
@@ -218,16 +225,47 @@ impl Runtime {
         Ok(())
     }
 
+    /// A Net iD client's `Count` (`None` from other protocols) must rise strictly per session
+    /// and client, as the portal requires: the gateway answers from its cache, so without this
+    /// a captured call would replay forever. Clients are told apart by address, so two apps
+    /// sharing a session each keep their own counter. With `create` false, a session this
+    /// client has sent no count for is let through without one being kept.
+    async fn check_count(
+        &self,
+        id: &str,
+        count: Option<u64>,
+        client: Option<&str>,
+        create: bool,
+    ) -> Result<(), GatewayError> {
+        let Some(count) = count else { return Ok(()) };
+        // The portal counts from 1: 0 is never above the last accepted count.
+        if count == 0 {
+            return Err(GatewayError::ReplayedCount);
+        }
+        let key = format!("{id}\0{}", client.unwrap_or_default());
+        if self.store.advance_client_count(&key, count, create).await {
+            Ok(())
+        } else {
+            Err(GatewayError::ReplayedCount)
+        }
+    }
+
     /// Logs `presented` out: locally first (so nothing in flight can bring it back), then at its
-    /// backend.
+    /// backend. Each logout is an upstream call, so it spends from the client's lookup budget.
     async fn logout(
         &self,
         presented: &str,
-        count: u64,
+        count: Option<u64>,
+        client: Option<&str>,
         facts: &mut Facts,
     ) -> Result<(), GatewayError> {
         let named = self.name(presented).await?;
         let id = &*named.id;
+        self.check_count(id, count, client, false).await?;
+        if let Err(e) = self.spend_lookup(client).await {
+            facts.throttled = Some("lookup_address");
+            return Err(e);
+        }
         let stored = self.store.revoke(id).await;
         let backend = match (named.backend, stored) {
             (Some(b), _) => self.named(b)?,
@@ -237,7 +275,7 @@ impl Runtime {
                 .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))?,
         };
         facts.backend = Some(backend.name());
-        backend.logout(id, count).await
+        backend.logout(id, count.unwrap_or(0)).await
     }
 
     /// Ends a session for an operator (the admin API): locally at once, then at its backend.

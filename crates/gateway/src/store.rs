@@ -1,7 +1,8 @@
 //! The session store: what the gateway remembers between requests, behind one trait.
 //!
-//! Sessions keyed by backend session id, revocation markers, Net iD upstream call counters, an
-//! index of sessions by subject, and counters for throttling. [`LocalStore`] keeps all of it in
+//! Sessions keyed by backend session id, revocation markers, Net iD upstream call counters and
+//! the highest `Count` each client has sent, an index of sessions by subject, and counters for
+//! throttling. [`LocalStore`] keeps all of it in
 //! this process (moka); a shared implementation lets replicas behave as one.
 //!
 //! Rules every implementation keeps (DESIGN §2):
@@ -78,6 +79,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// A session that ended: its counter can go.
     async fn forget_count(&self, id: &str);
+
+    /// A Net iD client's own `Count` under `key` (one session and one client): true, and
+    /// remembered, when it is strictly above every count seen under `key`; false for a repeated
+    /// or lower one (a replay). A key seen for the first time is remembered only when `create`.
+    async fn advance_client_count(&self, key: &str, count: u64, create: bool) -> bool;
 
     /// The live sessions of one subject, from an index (no scan).
     async fn sessions_of(&self, subject: &str, now: UnixTime) -> Vec<Arc<Session>>;

@@ -69,11 +69,11 @@ impl Face for EnosFace {
             }
             Op::Status => Ok(Intent::Status {
                 credential: credential(),
-                count: 0,
+                count: None,
             }),
             Op::Logout => Ok(Intent::Logout {
                 credential: credential(),
-                count: 0,
+                count: None,
             }),
             Op::Authorize => Err(GatewayError::NoRoute),
         }
@@ -119,6 +119,7 @@ impl Face for EnosFace {
             // As EnOS answers a locked-out account or address.
             GatewayError::Throttled { .. } => (200, EnosCode::TooManyAttempts),
             GatewayError::TooLarge { .. }
+            | GatewayError::ReplayedCount
             | GatewayError::Upstream(_)
             | GatewayError::NoRoute
             | GatewayError::Internal(_) => {
@@ -192,7 +193,7 @@ mod tests {
             i,
             Intent::Status {
                 credential: Some("IAM_S_x".into()),
-                count: 0
+                count: None
             }
         );
     }

@@ -119,7 +119,7 @@ impl NetidFace {
 /// The client's `Count`, echoed in every answer about its call.
 fn count_of(intent: Option<&Intent>) -> u64 {
     match intent {
-        Some(Intent::Status { count, .. } | Intent::Logout { count, .. }) => *count,
+        Some(Intent::Status { count, .. } | Intent::Logout { count, .. }) => count.unwrap_or(0),
         _ => 0,
     }
 }
@@ -192,7 +192,7 @@ impl Face for NetidFace {
                 }
                 Ok(Intent::Status {
                     credential: non_empty(&sr.session_id),
-                    count: sr.count,
+                    count: Some(sr.count),
                 })
             }
             Op::Logout => {
@@ -206,7 +206,7 @@ impl Face for NetidFace {
                 }
                 Ok(Intent::Logout {
                     credential,
-                    count: lr.count,
+                    count: Some(lr.count),
                 })
             }
             Op::Authorize => Err(GatewayError::NoRoute),
@@ -261,6 +261,17 @@ impl Face for NetidFace {
             GatewayError::Throttled { .. } => {
                 self.failure(429, StatusCode::AccessDenied, false, &message)
             }
+            // As the portal refuses a repeated or lower `Count`: a Status on HTTP 200.
+            GatewayError::ReplayedCount => {
+                let status = Status::new(StatusCode::InvalidCount, message.as_ref());
+                match intent {
+                    Some(Intent::Logout { .. }) => self.logout_response(&LogoutResponse {
+                        count: Some(count),
+                        status,
+                    }),
+                    _ => self.login_status(&codec::refused(count, status)),
+                }
+            }
             GatewayError::LoginRefused(_)
             | GatewayError::Upstream(_)
             | GatewayError::NoRoute
@@ -307,7 +318,7 @@ mod tests {
         let f = NetidFace::rest(Backend::NETID);
         let intent = Intent::Status {
             credential: Some("x".into()),
-            count: 7,
+            count: Some(7),
         };
         let r = f.error(
             &GatewayError::NotLoggedIn(Rejection::NotFound),

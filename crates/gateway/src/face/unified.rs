@@ -58,11 +58,11 @@ impl Face for UnifiedFace {
             )?)),
             Op::Status => Intent::Status {
                 credential,
-                count: 0,
+                count: None,
             },
             Op::Logout => Intent::Logout {
                 credential,
-                count: 0,
+                count: None,
             },
             Op::Authorize => Intent::Authorize { credential },
         })

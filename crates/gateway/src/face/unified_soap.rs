@@ -55,11 +55,11 @@ impl Face for UnifiedSoapFace {
                 UnifiedSoapRequest::Login(l) => Intent::Login(Login::Unified(l)),
                 UnifiedSoapRequest::GetSession { token } => Intent::Status {
                     credential: Some(token),
-                    count: 0,
+                    count: None,
                 },
                 UnifiedSoapRequest::Logout { token } => Intent::Logout {
                     credential: Some(token),
-                    count: 0,
+                    count: None,
                 },
             },
         )

@@ -103,6 +103,31 @@ impl NetidCounters {
         self.with_slot(session_id, |slot| slot.count = slot.count.max(count));
     }
 
+    /// Records `count` as the highest seen under `key` when it is strictly above the last one;
+    /// false, and nothing changed, when it is not. A key without a counter gets one when
+    /// `create`, and otherwise accepts any count without keeping it.
+    pub fn advance(&self, key: &str, count: u64, create: bool) -> bool {
+        if !create {
+            let (shard, hashed) = self.locate(key);
+            let mut shard = self.inner.shards[shard].lock();
+            return match shard.slots.get_mut(&hashed) {
+                Some(slot) if count <= slot.count => false,
+                Some(slot) => {
+                    slot.count = count;
+                    true
+                }
+                None => true,
+            };
+        }
+        self.with_slot(key, |slot| {
+            let advanced = count > slot.count;
+            if advanced {
+                slot.count = count;
+            }
+            advanced
+        })
+    }
+
     pub fn forget(&self, session_id: &str) {
         let (shard, key) = self.locate(session_id);
         self.inner.shards[shard].lock().slots.remove(&key);
@@ -191,6 +216,19 @@ mod tests {
             5,
             "a session logged in elsewhere starts at the client's count"
         );
+    }
+
+    #[test]
+    fn advance_accepts_only_a_strictly_higher_count() {
+        let c = NetidCounters::new(10);
+        assert!(c.advance("k", 5, false), "unknown: accepted");
+        assert_eq!(c.len(), 0, "and not kept");
+        assert!(c.advance("k", 5, true));
+        assert!(!c.advance("k", 5, true), "repeated");
+        assert!(!c.advance("k", 4, false), "lower");
+        assert!(c.advance("k", 6, false));
+        assert!(!c.advance("k", 6, true));
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct LocalStore {
     /// Ids their backend refused, for `cache.negative_ttl`.
     refused: moka::sync::Cache<String, Rejection>,
     counters: NetidCounters,
+    /// The highest `Count` each Net iD client sent per session (replay protection).
+    client_counts: NetidCounters,
     windows: Windows,
 }
 
@@ -37,6 +39,7 @@ impl LocalStore {
                 .time_to_live(negative_ttl.max(Duration::from_millis(1)))
                 .build(),
             counters: NetidCounters::new(max_sessions),
+            client_counts: NetidCounters::new(max_sessions),
             windows: Windows::new(max_sessions),
         }
     }
@@ -116,6 +119,10 @@ impl SessionStore for LocalStore {
 
     async fn forget_count(&self, id: &str) {
         self.counters.forget(id);
+    }
+
+    async fn advance_client_count(&self, key: &str, count: u64, create: bool) -> bool {
+        self.client_counts.advance(key, count, create)
     }
 
     async fn sessions_of(&self, subject: &str, now: UnixTime) -> Vec<Arc<Session>> {

@@ -79,7 +79,7 @@ async fn bridging_in_both_directions() {
     let (_, xml) = h
         .soap(
             "GetLoginStatus",
-            &format!("<SessionId>{enos_id}</SessionId><Count>1</Count>"),
+            &format!("<SessionId>{enos_id}</SessionId><Count>2</Count>"),
         )
         .await;
     assert_eq!(
@@ -102,13 +102,18 @@ async fn bridging_in_both_directions() {
 
 #[tokio::test]
 async fn the_upstream_never_sees_a_repeated_count() {
-    // Revalidate on every call: each status goes upstream, while the client keeps sending Count 1.
+    // Revalidate on every call: each status goes upstream. The client counts from 1, unaware
+    // that the gateway already used count 1 upstream right after the login.
     let h = common::start_with(|c| c.cache.revalidate_after = std::time::Duration::ZERO).await;
     let id = h.netid_login().await;
-    for _ in 0..5 {
-        let (_, v) = h.netid_status(&id, 1).await;
+    for count in 1..=5 {
+        let (_, v) = h.netid_status(&id, count).await;
         assert_eq!(v["Status"]["Code"], "Success", "{v}");
-        assert_eq!(v["Count"], "1", "the client still sees its own Count");
+        assert_eq!(
+            v["Count"],
+            count.to_string(),
+            "the client sees its own Count"
+        );
     }
     assert_eq!(h.netid.count("netid.get_login_status"), 6);
 }

@@ -11,6 +11,7 @@ mod limits;
 mod logs;
 mod memory;
 mod ops;
+mod replay;
 mod sso;
 mod third_backend;
 mod timeouts;

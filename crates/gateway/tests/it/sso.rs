@@ -127,7 +127,7 @@ async fn one_login_is_accepted_by_every_face() {
     let (_, xml) = h
         .soap(
             "GetLoginStatus",
-            &format!("<SessionId>{token}</SessionId><Count>1</Count>"),
+            &format!("<SessionId>{token}</SessionId><Count>2</Count>"),
         )
         .await;
     assert_eq!(

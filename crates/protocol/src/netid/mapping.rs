@@ -126,20 +126,33 @@ pub fn login_status_from_session(session: &Session, count: u64, now: UnixTime) -
 
 /// The reply for an unknown, logged-out or idle-expired session: `Count` (echoed),
 /// `IsLoggedIn` False and `Status` InvalidSession, nothing else.
-pub fn not_logged_in(count: u64) -> LoginStatus {
+/// A call the portal refused before looking at the session (e.g. `InvalidCount`): the echoed
+/// `Count` and the `Status`, nothing else.
+pub fn refused(count: u64, status: Status) -> LoginStatus {
     LoginStatus {
         count: Some(count),
         id: None,
         image_id: None,
         name: None,
         organization_name: None,
-        is_logged_in: Some(false),
+        is_logged_in: None,
         idle_expiration: None,
         date_time: None,
         task_counter: None,
         usage_list: None,
         organization_list: None,
-        status: Status::new(StatusCode::InvalidSession, "The session is not valid."),
+        status,
+    }
+}
+
+/// The portal's answer for a session that is not logged in.
+pub fn not_logged_in(count: u64) -> LoginStatus {
+    LoginStatus {
+        is_logged_in: Some(false),
+        ..refused(
+            count,
+            Status::new(StatusCode::InvalidSession, "The session is not valid."),
+        )
     }
 }
 
