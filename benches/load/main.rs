@@ -286,7 +286,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                         format!("\"{NETID_NS}/IServiceSoap/GetLoginStatus\""),
                     ),
                 ],
-                body: soap_status(&netid_id, "1"),
+                // The REST check sent Count 1 for this session.
+                body: soap_status(&netid_id, "2"),
                 counted: {
                     let t = soap_status("{session}", "{count}");
                     let (before, rest) = t.split_once("{session}").context("template")?;

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 use idbridge_protocol::DecodeError;
 
+use crate::face::Methods;
+use crate::path::PathProblem;
 use crate::reply::Outcome;
 
 /// A backend call that did not produce a usable answer. Never a reason to log a user out.
@@ -97,6 +99,16 @@ pub enum GatewayError {
     /// No face, backend or app owns this path.
     #[error("no route for this path")]
     NoRoute,
+    /// The path is not canonical ([`crate::path`]): refused rather than guessed at.
+    #[error("path not canonical: {0}")]
+    BadPath(PathProblem),
+    /// A path only the gateway answers, asked with a method it does not answer there.
+    #[error("method not allowed")]
+    MethodNotAllowed(Methods),
+    /// The backend cannot confirm a session last confirmed longer ago than `cache.max_stale`:
+    /// neither served nor called logged out.
+    #[error("session not confirmed within max_stale: {0}")]
+    Unconfirmed(UpstreamError),
     /// The gateway itself failed; the detail is in its log.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -196,6 +208,9 @@ impl GatewayError {
             Self::Throttled { .. } => 429,
             Self::ReplayedCount => 409,
             Self::NoRoute => 404,
+            Self::BadPath(_) => 400,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Unconfirmed(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -227,6 +242,9 @@ impl GatewayError {
             Self::Throttled { .. } => "throttled",
             Self::ReplayedCount => "invalid_count",
             Self::NoRoute => "not_found",
+            Self::BadPath(_) => "bad_path",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Unconfirmed(_) => "backend_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -253,6 +271,14 @@ impl GatewayError {
             }
             Self::ReplayedCount => "Count must be greater than the last accepted Count".into(),
             Self::NoRoute => "no route for this path".into(),
+            Self::BadPath(why) => Cow::Owned(format!("the path is not canonical: it has {why}")),
+            Self::MethodNotAllowed(allowed) => Cow::Owned(format!(
+                "method not allowed on this path; allowed: {}",
+                allowed.allow_header()
+            )),
+            Self::Unconfirmed(_) => {
+                "identity backend unavailable; the session cannot be confirmed".into()
+            }
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -270,7 +296,8 @@ impl GatewayError {
                 Outcome::BadRequest
             }
             Self::LoginRefused(_) => Outcome::Rejected,
-            Self::Upstream(_) | Self::Internal(_) => Outcome::UpstreamError,
+            Self::Upstream(_) | Self::Unconfirmed(_) | Self::Internal(_) => Outcome::UpstreamError,
+            Self::BadPath(_) | Self::MethodNotAllowed(_) => Outcome::BadRequest,
             Self::Throttled { .. } => Outcome::Throttled,
             Self::ReplayedCount => Outcome::Rejected,
             Self::NoRoute => Outcome::NotFound,
@@ -280,7 +307,7 @@ impl GatewayError {
     /// Whether a backend failed (as opposed to the client or its credential): such an error
     /// never reads as "logged out" in any face.
     pub fn is_upstream(&self) -> bool {
-        matches!(self, Self::Upstream(_))
+        matches!(self, Self::Upstream(_) | Self::Unconfirmed(_))
     }
 }
 

@@ -252,6 +252,25 @@ impl Answer {
 // === impl Methods ===
 
 impl Methods {
+    /// The methods either answers.
+    pub fn union(self, other: Self) -> Self {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Self::Any, _) | (_, Self::Any) => Self::Any,
+            _ => Self::GetOrPost,
+        }
+    }
+
+    /// The value of an `Allow` header.
+    pub fn allow_header(self) -> &'static str {
+        match self {
+            Self::Get => "GET, HEAD",
+            Self::Post => "POST",
+            Self::GetOrPost => "GET, HEAD, POST",
+            Self::Any => "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS",
+        }
+    }
+
     pub fn allows(self, method: &str) -> bool {
         let get = method == "GET" || method == "HEAD";
         match self {

@@ -20,6 +20,7 @@ pub mod face;
 pub mod intercept;
 pub mod logging;
 pub mod metrics;
+pub mod path;
 pub mod proxy;
 pub mod reply;
 pub mod router;

@@ -20,7 +20,7 @@ use crate::face::unified::{identity_headers, json_error};
 use crate::face::{Intent, Op, Request, RouteInput, credential_from};
 use crate::intercept::Facts;
 use crate::reply::{Outcome, Reply};
-use crate::router::Target;
+use crate::router::{Refusal, Target};
 use crate::runtime::{Runtime, UNIFIED};
 
 const REQUEST_ID: &str = "x-request-id";
@@ -91,6 +91,7 @@ impl ProxyHttp for GatewayProxy {
                 documents::serve(&rt, doc, header(session, "host").unwrap_or("localhost"))
             }
             Target::NotFound => gateway_error(&GatewayError::NoRoute),
+            Target::Refused { face, why } => refused(&rt, face, why),
             Target::Face { face, op } => intercepted(&rt, session, ctx, face, op).await?,
         };
         write_reply(session, ctx, reply).await?;
@@ -228,6 +229,10 @@ impl ProxyHttp for GatewayProxy {
             Target::App(_) => ("app", "passthrough"),
             Target::Document(_) => ("document", "get"),
             Target::NotFound => ("none", "none"),
+            Target::Refused { face, .. } => (
+                face.map_or("none", |f| ctx.runtime.face(f).name()),
+                "refused",
+            ),
         };
         let backend = ctx.facts.backend.map_or("none", |b| b.as_str());
         // A proxied request that failed before any answer got an error answer of ours.
@@ -303,6 +308,22 @@ async fn authorize_app(rt: &Runtime, session: &Session, ctx: &mut Ctx) -> Option
 }
 
 /// An error outside any face (no route, a failed app), in the unified JSON form.
+/// What the router refused, in the protocol of the face the caller was aiming at.
+fn refused(rt: &Runtime, face: Option<usize>, why: Refusal) -> Reply {
+    let e = match why {
+        Refusal::Path(problem) => GatewayError::BadPath(problem),
+        Refusal::Method { allowed } => GatewayError::MethodNotAllowed(allowed),
+    };
+    let reply = match face {
+        Some(f) => rt.face(f).error(&e, None).with_outcome(e.outcome()),
+        None => gateway_error(&e),
+    };
+    match why {
+        Refusal::Method { allowed } => reply.with_header("allow", allowed.allow_header()),
+        Refusal::Path(_) => reply,
+    }
+}
+
 fn gateway_error(e: &GatewayError) -> Reply {
     json_error(e.http_status(), e.code(), &e.public_message()).with_outcome(e.outcome())
 }

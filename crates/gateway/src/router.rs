@@ -6,12 +6,21 @@
 //! declared paths are intercepted: anything else under a backend's prefix goes to that backend
 //! untouched, so a path the gateway does not understand is the backend's to answer, never
 //! silently reinterpreted here.
+//!
+//! Only canonical paths are routed ([`crate::path`]): any other is refused with 400, in the
+//! protocol of the route a lenient server would read it as, so that no disguise of an
+//! intercepted path reaches a backend. Two exceptions, where the path is data: the tail after a
+//! face's prefix route (forward-auth appends the original request's path), and a protected app's
+//! path that stays under the same app however it is read. A trailing-slash or letter-case
+//! variant of an intercepted path is refused too, and a wrong method on a path only the gateway
+//! answers gets 405 with the methods it allows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::Problem;
 use crate::face::{Dispatched, Doc, Face, Methods, Op, PathMatch, RouteInput, Select};
+use crate::path::{self, PathProblem};
 
 /// Where a request goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +35,17 @@ pub enum Target {
     App(usize),
     /// Not the gateway's and not a backend's.
     NotFound,
+    /// Refused before anything else: answered in `face`'s protocol (the unified one for none).
+    Refused { face: Option<usize>, why: Refusal },
+}
+
+/// Why the router refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a canonical path, or a variant of an intercepted one.
+    Path(PathProblem),
+    /// A path only the gateway answers, with a method it does not answer there.
+    Method { allowed: Methods },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +60,8 @@ struct Entry {
 pub struct Router {
     faces: Vec<Arc<dyn Face>>,
     exact: HashMap<String, Vec<Entry>>,
+    /// The exact face routes by [`fold`]ed path, to catch their variants.
+    folded: HashMap<String, usize>,
     /// Longest prefix first.
     prefixed: Vec<(String, Entry)>,
     apps: Vec<String>,
@@ -78,6 +100,7 @@ impl Router {
                 };
                 match decl.path {
                     PathMatch::Exact(p) => {
+                        router.folded.insert(fold(&p), i);
                         let entries = router.exact.entry(p.clone()).or_default();
                         if let Some(other) =
                             entries.iter().find(|e| overlap(e.methods, decl.methods))
@@ -143,13 +166,39 @@ impl Router {
     }
 
     pub fn route(&self, req: &RouteInput<'_>) -> Target {
+        let Err(problem) = path::check(req.path) else {
+            return self.route_canonical(req);
+        };
+        let raw = self.route_canonical(req);
+        let opaque_tail = self
+            .prefixed
+            .iter()
+            .any(|(p, e)| req.path.starts_with(p.as_str()) && e.methods.allows(req.method));
+        let normal = path::normalise(req.path);
+        let read_as = self.route_canonical(&RouteInput {
+            path: &normal,
+            ..*req
+        });
+        match (raw, read_as) {
+            (Target::Face { .. }, _) if opaque_tail => raw,
+            (Target::App(a), Target::App(b)) if a == b => raw,
+            _ => Target::Refused {
+                face: read_as.face(),
+                why: Refusal::Path(problem),
+            },
+        }
+    }
+
+    fn route_canonical(&self, req: &RouteInput<'_>) -> Target {
         let declared = self.exact.get(req.path).into_iter().flatten().chain(
             self.prefixed
                 .iter()
                 .filter(|(p, _)| req.path.starts_with(p.as_str()))
                 .map(|(_, e)| e),
         );
+        let mut method_allowed = false;
         for e in declared.filter(|e| e.methods.allows(req.method)) {
+            method_allowed = true;
             let chosen = match e.select {
                 Select::Op(op) => Dispatched::Op(op),
                 Select::Document(doc) => Dispatched::Document(doc),
@@ -170,11 +219,51 @@ impl Router {
                 .find(|(p, _)| req.path.starts_with(p.as_str()))
                 .map(|(_, t)| t)
         });
-        match proxied {
-            Some(&(backend, face)) => Target::Proxy { backend, face },
-            None => Target::NotFound,
+        let exact = self.exact.get(req.path);
+        match (proxied, exact) {
+            // A declared path the gateway answers alone, asked with another method.
+            (None, Some(entries)) if !method_allowed => Target::Refused {
+                face: entries.first().map(|e| e.face),
+                why: Refusal::Method {
+                    allowed: entries
+                        .iter()
+                        .map(|e| e.methods)
+                        .reduce(Methods::union)
+                        .unwrap_or(Methods::Any),
+                },
+            },
+            _ => match self.folded.get(&fold(req.path)) {
+                Some(&face) if exact.is_none() => Target::Refused {
+                    face: Some(face),
+                    why: Refusal::Path(PathProblem::Variant),
+                },
+                _ => match proxied {
+                    Some(&(backend, face)) => Target::Proxy { backend, face },
+                    None => Target::NotFound,
+                },
+            },
         }
     }
+}
+
+// === impl Target ===
+
+impl Target {
+    /// The face whose protocol answers this target's errors, if not the unified one.
+    pub fn face(self) -> Option<usize> {
+        match self {
+            Self::Face { face, .. } | Self::Proxy { face, .. } => Some(face),
+            Self::Refused { face, .. } => face,
+            Self::Document(_) | Self::App(_) | Self::NotFound => None,
+        }
+    }
+}
+
+/// The form of a path its variants share: letter case and trailing slashes dropped.
+fn fold(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    trimmed.to_ascii_lowercase()
 }
 
 fn overlap(a: Methods, b: Methods) -> bool {
@@ -288,8 +377,87 @@ mod tests {
         );
         assert_eq!(
             at(&r, "POST", "/enos-iam-service/v2.0/login/", None, None),
-            ENOS_PROXY
+            bad_path(Some(2), PathProblem::Variant)
         );
+    }
+
+    fn bad_path(face: Option<usize>, problem: PathProblem) -> Target {
+        Target::Refused {
+            face,
+            why: Refusal::Path(problem),
+        }
+    }
+
+    #[test]
+    fn disguised_paths_are_refused_in_the_protocol_they_aim_at() {
+        use PathProblem::*;
+        let r = router(&["/app/"]);
+        for (path, face, problem) in [
+            ("//api/logout", Some(3), EmptySegment),
+            ("/api//logout", Some(3), EmptySegment),
+            ("/api/object/../logout", Some(3), DotSegment),
+            ("/api/logout;x=1", Some(3), Parameters),
+            ("/api%2Flogout", Some(3), EncodedSeparator),
+            ("/api/logou%74", Some(3), NeedlessEncoding),
+            ("/api/logout/", Some(3), Variant),
+            ("/api/Logout", Some(3), Variant),
+            ("/API/LOGOUT", Some(3), Variant),
+            ("/api/object//get", Some(3), EmptySegment),
+            ("//enos-iam-service/v2.0/logout", Some(2), EmptySegment),
+            ("/portal/service.svc/", Some(4), Variant),
+            ("/portal/./service.svc", Some(4), DotSegment),
+            ("/idbridge/v1/session/", Some(0), Variant),
+            ("/idbridge//v1/session", Some(0), EmptySegment),
+            ("/idbridge/v1/../v1/logout", Some(0), DotSegment),
+            ("/idbridge/soap;x", Some(1), Parameters),
+            ("/app/../api/logout", Some(3), DotSegment),
+            ("/x/../idbridge/v1/jwks.json", None, DotSegment),
+            ("/nothing//here", None, EmptySegment),
+        ] {
+            assert_eq!(
+                at(&r, "POST", path, None, None),
+                bad_path(face, problem),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn where_a_path_is_data_it_is_left_alone() {
+        let r = router(&["/app/"]);
+        // Forward-auth: the tail is the original request's path, whatever its form.
+        assert_eq!(
+            at(&r, "GET", "/idbridge/v1/auth/app//x/../y;z", None, None),
+            face(0, Op::Authorize)
+        );
+        // A protected app's path that stays under the app however it is read.
+        assert_eq!(
+            at(&r, "GET", "/app/a;jsessionid=1", None, None),
+            Target::App(0)
+        );
+        assert_eq!(at(&r, "GET", "/app/a//b", None, None), Target::App(0));
+    }
+
+    #[test]
+    fn a_wrong_method_on_a_gateway_path_is_405_with_the_allowed_ones() {
+        let r = router(&[]);
+        let refused = |face, allowed| Target::Refused {
+            face: Some(face),
+            why: Refusal::Method { allowed },
+        };
+        assert_eq!(
+            at(&r, "GET", "/idbridge/v1/login", None, None),
+            refused(0, Methods::Post)
+        );
+        assert_eq!(
+            at(&r, "DELETE", SESSION, None, None),
+            refused(0, Methods::Get)
+        );
+        assert_eq!(at(&r, "POST", JWKS, None, None), refused(0, Methods::Get));
+        assert_eq!(at(&r, "PUT", OPENAPI, None, None), refused(0, Methods::Get));
+        assert_eq!(at(&r, "HEAD", SESSION, None, None), face(0, Op::Status));
+        // A backend's path: the backend answers every method itself.
+        assert_eq!(at(&r, "GET", LOGOUT, None, None), NETID_PROXY);
     }
 
     #[test]

@@ -121,7 +121,10 @@ impl Face for EnosFace {
             GatewayError::TooLarge { .. }
             | GatewayError::ReplayedCount
             | GatewayError::Upstream(_)
+            | GatewayError::Unconfirmed(_)
             | GatewayError::NoRoute
+            | GatewayError::BadPath(_)
+            | GatewayError::MethodNotAllowed(_)
             | GatewayError::Internal(_) => {
                 (e.http_status(), EnosCode::Other(i64::from(e.http_status())))
             }

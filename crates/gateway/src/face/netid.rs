@@ -247,7 +247,7 @@ impl Face for NetidFace {
                 _ => self.login_status(&codec::not_logged_in(count)),
             },
             // SOAP 1.1 carries faults on HTTP 500.
-            GatewayError::BadRequest(_) => {
+            GatewayError::BadRequest(_) | GatewayError::BadPath(_) => {
                 let status = if self.binding == Binding::Soap {
                     500
                 } else {
@@ -255,8 +255,8 @@ impl Face for NetidFace {
                 };
                 self.failure(status, StatusCode::InvalidInput, true, &message)
             }
-            GatewayError::TooLarge { .. } => {
-                self.failure(413, StatusCode::InvalidInput, true, &message)
+            GatewayError::TooLarge { .. } | GatewayError::MethodNotAllowed(_) => {
+                self.failure(e.http_status(), StatusCode::InvalidInput, true, &message)
             }
             GatewayError::Throttled { .. } => {
                 self.failure(429, StatusCode::AccessDenied, false, &message)
@@ -274,6 +274,7 @@ impl Face for NetidFace {
             }
             GatewayError::LoginRefused(_)
             | GatewayError::Upstream(_)
+            | GatewayError::Unconfirmed(_)
             | GatewayError::NoRoute
             | GatewayError::Internal(_) => {
                 self.failure(e.http_status(), StatusCode::InternalError, false, &message)

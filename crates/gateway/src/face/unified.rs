@@ -93,7 +93,9 @@ impl Face for UnifiedFace {
         // every backend failure is 503, so none can be read as "logged out".
         let authorize = matches!(intent, Some(Intent::Authorize { .. }));
         let (status, code) = match e {
-            GatewayError::Upstream(_) if authorize => (503, "backend_unavailable"),
+            GatewayError::Upstream(_) | GatewayError::Unconfirmed(_) if authorize => {
+                (503, "backend_unavailable")
+            }
             _ => (e.http_status(), e.code()),
         };
         json_error(status, code, &e.public_message())

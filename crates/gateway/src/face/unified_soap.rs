@@ -83,7 +83,8 @@ impl Face for UnifiedSoapFace {
         let status = e.http_status();
         let (fault, status) = match status {
             s if s >= 500 || s == 429 => (FaultCode::Server, s),
-            413 => (FaultCode::Client, 413),
+            // Statuses whose HTTP meaning a client acts on (the body size, the `Allow` header).
+            405 | 413 => (FaultCode::Client, status),
             _ => (FaultCode::Client, 500),
         };
         Reply::new(

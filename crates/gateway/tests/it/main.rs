@@ -11,6 +11,8 @@ mod limits;
 mod logs;
 mod memory;
 mod ops;
+mod paths;
+mod raw;
 mod replay;
 mod sso;
 mod third_backend;
