@@ -92,6 +92,10 @@ pub struct AppRoute {
     pub upstream: Url,
     /// Remove the prefix before proxying (`/app/x` reaches the app as `/x`).
     pub strip_prefix: bool,
+    /// Send the app the client's gateway token (`Authorization: Bearer`, the `idbridge_token`
+    /// cookie). Off by default: an app gets the verified identity headers, not a credential it
+    /// could replay elsewhere.
+    pub forward_credentials: bool,
     pub timeouts: Timeouts,
     pub tls: UpstreamTlsConfig,
 }

@@ -17,6 +17,7 @@ pub mod documents;
 pub mod endpoint;
 pub mod error;
 pub mod face;
+pub mod headers;
 pub mod intercept;
 pub mod logging;
 pub mod metrics;

@@ -18,6 +18,7 @@ use crate::documents;
 use crate::error::{GatewayError, UpstreamError};
 use crate::face::unified::{identity_headers, json_error};
 use crate::face::{Intent, Op, Request, RouteInput, credential_from};
+use crate::headers;
 use crate::intercept::Facts;
 use crate::reply::{Outcome, Reply};
 use crate::router::{Refusal, Target};
@@ -123,11 +124,12 @@ impl ProxyHttp for GatewayProxy {
         ctx: &mut Ctx,
     ) -> Result<()> {
         if let Target::App(i) = ctx.target {
-            // Only the gateway may say who the user is: drop whatever the client claimed.
+            // Only the gateway may say who the user is: drop whatever the client claimed,
+            // however it spelt the header.
             let claimed: Vec<_> = upstream
                 .headers
                 .keys()
-                .filter(|k| k.as_str().starts_with("x-auth-request-"))
+                .filter(|k| headers::is_identity(k.as_str()))
                 .cloned()
                 .collect();
             for name in claimed {
@@ -136,9 +138,14 @@ impl ProxyHttp for GatewayProxy {
             for (name, value) in std::mem::take(&mut ctx.identity) {
                 upstream.insert_header(name, value)?;
             }
-            if let Some(app) = ctx.runtime.apps.get(i).filter(|a| a.strip_prefix) {
-                let stripped = strip_prefix(&upstream.uri, &app.prefix);
-                upstream.set_uri(stripped);
+            if let Some(app) = ctx.runtime.apps.get(i) {
+                if !app.forward_credentials {
+                    headers::drop_credentials(upstream)?;
+                }
+                if app.strip_prefix {
+                    let stripped = strip_prefix(&upstream.uri, &app.prefix);
+                    upstream.set_uri(stripped);
+                }
             }
         }
         upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
@@ -307,7 +314,6 @@ async fn authorize_app(rt: &Runtime, session: &Session, ctx: &mut Ctx) -> Option
     }
 }
 
-/// An error outside any face (no route, a failed app), in the unified JSON form.
 /// What the router refused, in the protocol of the face the caller was aiming at.
 fn refused(rt: &Runtime, face: Option<usize>, why: Refusal) -> Reply {
     let e = match why {
@@ -324,6 +330,7 @@ fn refused(rt: &Runtime, face: Option<usize>, why: Refusal) -> Reply {
     }
 }
 
+/// An error outside any face (no route, a failed app), in the unified JSON form.
 fn gateway_error(e: &GatewayError) -> Reply {
     json_error(e.http_status(), e.code(), &e.public_message()).with_outcome(e.outcome())
 }

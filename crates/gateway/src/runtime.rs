@@ -33,6 +33,7 @@ pub const UNIFIED: usize = 0;
 pub struct App {
     pub prefix: String,
     pub strip_prefix: bool,
+    pub forward_credentials: bool,
     pub endpoint: Arc<Endpoint>,
 }
 
@@ -292,6 +293,7 @@ fn assemble(
             Ok(endpoint) => apps.push(App {
                 prefix: r.prefix.clone(),
                 strip_prefix: r.strip_prefix,
+                forward_credentials: r.forward_credentials,
                 endpoint,
             }),
             Err(message) => problems.push(Problem {

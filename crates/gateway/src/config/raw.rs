@@ -108,6 +108,7 @@ pub struct RawRoute {
     pub prefix: Option<Leaf>,
     pub upstream: Option<Leaf>,
     pub strip_prefix: Option<Leaf>,
+    pub forward_credentials: Option<Leaf>,
     pub connect_timeout: Option<Leaf>,
     pub read_timeout: Option<Leaf>,
     pub write_timeout: Option<Leaf>,

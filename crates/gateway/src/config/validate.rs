@@ -488,6 +488,8 @@ impl Check {
                 }
             };
             let strip_prefix = self.boolean(&key("strip_prefix"), raw.strip_prefix, false);
+            let forward_credentials =
+                self.boolean(&key("forward_credentials"), raw.forward_credentials, false);
             let timeouts = self.timeouts(
                 &prefix_key,
                 RawTimeouts {
@@ -514,6 +516,7 @@ impl Check {
                     prefix,
                     upstream,
                     strip_prefix,
+                    forward_credentials,
                     timeouts,
                     tls,
                 });

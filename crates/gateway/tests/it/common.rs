@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use idbridge_gateway::RunningGateway;
 use idbridge_gateway::backend::{BackendKind, Kinds};
-use idbridge_gateway::config::{AppRoute, Config, Sources, load_with};
+pub use idbridge_gateway::config::AppRoute;
+use idbridge_gateway::config::{Config, Sources, load_with};
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
@@ -193,6 +194,7 @@ impl<'a> Builder<'a> {
 pub fn app_route(prefix: &str, upstream: &str, strip_prefix: bool) -> AppRoute {
     let defaults = Config::defaults().unwrap();
     AppRoute {
+        forward_credentials: false,
         prefix: prefix.into(),
         upstream: upstream.parse().unwrap(),
         strip_prefix,

@@ -2,6 +2,7 @@
 //! idbridge-gateway's integration tests, one binary: the gateway started in process on ephemeral
 //! ports in front of the simulators (`common` is the harness).
 
+mod apps;
 mod common;
 mod config;
 mod intercept_enos;

@@ -14,7 +14,7 @@ async fn unified_login(h: &common::Harness, body: Value) -> (u16, Value) {
         .await
 }
 
-async fn enos_token(h: &common::Harness) -> String {
+pub async fn enos_token(h: &common::Harness) -> String {
     let body = json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD});
     let (status, v) = unified_login(h, body).await;
     assert_eq!(status, 200, "{v}");
@@ -231,7 +231,7 @@ async fn forward_auth_answers_200_401_or_503() {
 }
 
 /// An app that answers every request with the headers it received, as JSON.
-async fn echo_app() -> String {
+pub async fn echo_app() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
