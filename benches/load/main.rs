@@ -176,7 +176,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let nginx = procs::nginx(&dir, &tls, enos.local_addr(), &info)?;
     eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
 
-    // Net iD sessions for the status scenarios, which must not repeat a session's Count.
+    // Net iD sessions for the status scenarios: a session is reused only once its call is
+    // answered, so its Counts arrive in order (see `wrk::Counted`).
     let mut netid_ids = Vec::new();
     for _ in 0..4 * load.connections {
         netid_ids.push(netid_login(&http, &gateway.base, &repo).await?);

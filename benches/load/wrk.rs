@@ -18,12 +18,12 @@ pub struct Call {
     pub counted: Option<Counted>,
 }
 
-/// A body `before {session} between {count} after`, sent round-robin over `sessions`.
+/// A body `before {session} between {count} after`, each request for a session not in flight.
 ///
-/// Request `i` of a thread uses its session `i mod n` with count `first + i div n`, so a
-/// session's next count is sent `n` requests after its previous one. With `n` well above the
-/// connection count the previous one has been answered by then; if a stalled connection still
-/// holds it, the gateway refuses the older one, and the run counts that as an error.
+/// Each wrk thread has its own slice of `sessions` as a queue of free ones. A request takes the
+/// next free session and the thread's next count (which only rises); the answer echoes the count,
+/// which gives the session back. A session therefore never has two calls in flight and its counts
+/// arrive in order, however the connections interleave.
 #[derive(Clone, Debug)]
 pub struct Counted {
     pub sessions: Vec<String>,
@@ -76,8 +76,9 @@ pub fn script(call: &Call, threads: u32, first_count: u64) -> String {
     lua
 }
 
-/// Each thread takes its own slice of the sessions (two threads never share a session's counts),
-/// counts the refused answers, and `done` prints their sum as a line `parse` reads as errors.
+/// See [`Counted`]. `done` prints the refused answers of all threads as a line `parse` reads as
+/// errors. A thread with no free session (only if answers lose their count) reuses the oldest
+/// in flight, and a refusal it causes is counted.
 fn counted_script(c: &Counted, threads: u32, first_count: u64) -> String {
     let sessions = c
         .sessions
@@ -100,17 +101,38 @@ function setup(thread)
   next_id = next_id + 1
   table.insert(threads, thread)
 end
--- A global, so that `done` can read it from each thread.
+-- Globals, so that `done` can read `refused` from each thread.
 refused = 0
-local i = 0
+local free, head, tail, in_flight, count = {{}}, 1, 0, {{}}, {first_count}
+function init(args)
+  for k = 1, per do
+    tail = tail + 1
+    free[tail] = sessions[id * per + k]
+  end
+end
 function request()
-  local session = sessions[id * per + (i % per) + 1]
-  local count = string.format("%.0f", {first_count} + math.floor(i / per))
-  i = i + 1
-  return wrk.format(nil, nil, nil, {before} .. session .. {between} .. count .. {after})
+  local session
+  if head <= tail then
+    session = free[head]
+    free[head] = nil
+    head = head + 1
+  else
+    session = sessions[id * per + 1]
+  end
+  count = count + 1
+  local text = string.format("%.0f", count)
+  in_flight[text] = session
+  return wrk.format(nil, nil, nil, {before} .. session .. {between} .. text .. {after})
 end
 function response(status, headers, body)
   if body:find("{REFUSED_COUNT}", 1, true) then refused = refused + 1 end
+  local echoed = body:match('Count"?[:>]"?(%d+)')
+  local session = echoed and in_flight[echoed]
+  if session then
+    in_flight[echoed] = nil
+    tail = tail + 1
+    free[tail] = session
+  end
 end
 function done(summary, latency, requests)
   local total = 0
@@ -141,7 +163,7 @@ pub fn run(
     if let Some(c) = &call.counted {
         ensure!(
             c.sessions.len() >= 4 * load.connections as usize,
-            "{name}: {} sessions for {} connections; a session's counts could overtake each other",
+            "{name}: {} sessions for {} connections; every connection needs free sessions to take",
             c.sessions.len(),
             load.connections
         );
