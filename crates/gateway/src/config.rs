@@ -218,6 +218,9 @@ pub struct CacheConfig {
     pub revalidate_after: Duration,
     /// How long an id its backend refused is refused again without asking.
     pub negative_ttl: Duration,
+    /// The longest a session is answered since its backend last confirmed it, while the backend
+    /// cannot confirm it now; past it, 503 (never "logged out").
+    pub max_stale: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -107,8 +107,8 @@ pub enum GatewayError {
     MethodNotAllowed(Methods),
     /// The backend cannot confirm a session last confirmed longer ago than `cache.max_stale`:
     /// neither served nor called logged out.
-    #[error("session not confirmed within max_stale: {0}")]
-    Unconfirmed(UpstreamError),
+    #[error("session not confirmed within max_stale")]
+    Unconfirmed,
     /// The gateway itself failed; the detail is in its log.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -210,7 +210,7 @@ impl GatewayError {
             Self::NoRoute => 404,
             Self::BadPath(_) => 400,
             Self::MethodNotAllowed(_) => 405,
-            Self::Unconfirmed(_) => 503,
+            Self::Unconfirmed => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -244,7 +244,7 @@ impl GatewayError {
             Self::NoRoute => "not_found",
             Self::BadPath(_) => "bad_path",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::Unconfirmed(_) => "backend_unavailable",
+            Self::Unconfirmed => "backend_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -276,7 +276,7 @@ impl GatewayError {
                 "method not allowed on this path; allowed: {}",
                 allowed.allow_header()
             )),
-            Self::Unconfirmed(_) => {
+            Self::Unconfirmed => {
                 "identity backend unavailable; the session cannot be confirmed".into()
             }
             Self::Internal(_) => "internal error".into(),
@@ -296,7 +296,7 @@ impl GatewayError {
                 Outcome::BadRequest
             }
             Self::LoginRefused(_) => Outcome::Rejected,
-            Self::Upstream(_) | Self::Unconfirmed(_) | Self::Internal(_) => Outcome::UpstreamError,
+            Self::Upstream(_) | Self::Unconfirmed | Self::Internal(_) => Outcome::UpstreamError,
             Self::BadPath(_) | Self::MethodNotAllowed(_) => Outcome::BadRequest,
             Self::Throttled { .. } => Outcome::Throttled,
             Self::ReplayedCount => Outcome::Rejected,
@@ -307,7 +307,7 @@ impl GatewayError {
     /// Whether a backend failed (as opposed to the client or its credential): such an error
     /// never reads as "logged out" in any face.
     pub fn is_upstream(&self) -> bool {
-        matches!(self, Self::Upstream(_) | Self::Unconfirmed(_))
+        matches!(self, Self::Upstream(_) | Self::Unconfirmed)
     }
 }
 

@@ -83,6 +83,7 @@ impl Runtime {
             config.cache.revalidate_after,
             config.cache.negative_ttl,
         ));
+        store.set_max_stale(config.cache.max_stale);
         let tokens = Arc::new(Tokens::new(&config.tokens)?);
         Self::build(
             config,
@@ -135,6 +136,7 @@ impl Runtime {
             );
         }
         self.store.set_revalidate_after(new.cache.revalidate_after);
+        self.store.set_max_stale(new.cache.max_stale);
         // An unchanged key configuration keeps its ring: a generated demo key must survive reload.
         let tokens = if old.tokens == new.tokens {
             self.tokens.clone()

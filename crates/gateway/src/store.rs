@@ -10,7 +10,9 @@
 //! - concurrent lookups of one unknown session make exactly one backend call, and a failed call
 //!   is shared by its waiters but never stored;
 //! - past `revalidate_after`, a lookup refreshes from the backend; if the backend cannot answer,
-//!   the stored session is served while it is within expiry (a backend hiccup logs nobody out);
+//!   the stored session is served within its expiry and within `cache.max_stale` of its last
+//!   confirmation (a backend hiccup logs nobody out), and past that refused as unconfirmed, 503
+//!   (a session revoked at a backend that stays down is not served for days either);
 //! - a revoked session stays refused, whatever fetch was in flight when it was revoked;
 //! - an id its backend said is no session is refused, without asking again, for a short while
 //!   (`cache.negative_ttl`): made-up ids do not turn into a stream of backend calls.
@@ -104,4 +106,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Applies a reloaded `revalidate_after` to lookups from now on.
     fn set_revalidate_after(&self, revalidate_after: Duration);
+
+    /// Applies `cache.max_stale` to lookups from now on.
+    fn set_max_stale(&self, max_stale: Duration);
 }

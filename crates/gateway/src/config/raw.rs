@@ -126,6 +126,7 @@ pub struct RawCache {
     pub max_sessions: Option<Leaf>,
     pub revalidate_after: Option<Leaf>,
     pub negative_ttl: Option<Leaf>,
+    pub max_stale: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

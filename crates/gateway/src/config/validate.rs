@@ -66,6 +66,7 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             "30s",
             Duration::ZERO,
         ),
+        max_stale: c.duration("cache.max_stale", cache.max_stale, "5m", Duration::ZERO),
     };
     let limits: RawLimits = raw::parse("limits", root.limits, &mut c.problems);
     let limits = LimitsConfig {

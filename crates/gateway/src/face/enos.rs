@@ -121,7 +121,7 @@ impl Face for EnosFace {
             GatewayError::TooLarge { .. }
             | GatewayError::ReplayedCount
             | GatewayError::Upstream(_)
-            | GatewayError::Unconfirmed(_)
+            | GatewayError::Unconfirmed
             | GatewayError::NoRoute
             | GatewayError::BadPath(_)
             | GatewayError::MethodNotAllowed(_)

@@ -274,7 +274,7 @@ impl Face for NetidFace {
             }
             GatewayError::LoginRefused(_)
             | GatewayError::Upstream(_)
-            | GatewayError::Unconfirmed(_)
+            | GatewayError::Unconfirmed
             | GatewayError::NoRoute
             | GatewayError::Internal(_) => {
                 self.failure(e.http_status(), StatusCode::InternalError, false, &message)

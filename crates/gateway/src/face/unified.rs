@@ -93,7 +93,7 @@ impl Face for UnifiedFace {
         // every backend failure is 503, so none can be read as "logged out".
         let authorize = matches!(intent, Some(Intent::Authorize { .. }));
         let (status, code) = match e {
-            GatewayError::Upstream(_) | GatewayError::Unconfirmed(_) if authorize => {
+            GatewayError::Upstream(_) | GatewayError::Unconfirmed if authorize => {
                 (503, "backend_unavailable")
             }
             _ => (e.http_status(), e.code()),

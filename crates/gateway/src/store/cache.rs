@@ -7,7 +7,9 @@
 //! - per-entry expiry is the session's own time to live;
 //! - concurrent misses for one key make one upstream call (moka `try_get_with`);
 //! - after `revalidate_after` an entry is stale: the next lookup refreshes it, again coalesced,
-//!   and a failed refresh serves the stale entry within its expiry;
+//!   and a failed refresh serves the stale entry within its expiry and within `max_stale` of
+//!   its last confirmation; past `max_stale` it is refused as unconfirmed (503) until the backend
+//!   confirms it again;
 //! - revocation leaves a tombstone, so a fetch already in flight cannot bring the session back;
 //! - the subject index and the live counts follow moka's removal notifications, so neither needs
 //!   a scan.
@@ -73,8 +75,12 @@ impl Lookup {
 #[derive(Debug)]
 struct Entry {
     session: Arc<Session>,
-    /// Monotonic time of the last upstream confirmation (or failed refresh attempt).
+    /// Monotonic time of the last upstream confirmation or, after a failed refresh, the time that
+    /// makes the next attempt come `REFRESH_BACKOFF` later.
     checked: Instant,
+    /// Monotonic time of the last upstream confirmation (a login, a status answer). An entry
+    /// with `checked != confirmed` is backing off after a failed refresh.
+    confirmed: Instant,
     /// Time to live computed at insert from the session's expiry and the wall clock then.
     ttl: Duration,
 }
@@ -111,6 +117,8 @@ pub struct SessionCache {
     tombstones: Cache<String, ()>,
     /// In milliseconds; a reload changes it for every clone at once.
     revalidate_after: Arc<AtomicU64>,
+    /// In milliseconds, likewise.
+    max_stale: Arc<AtomicU64>,
     index: Arc<Index>,
 }
 
@@ -165,6 +173,7 @@ impl SessionCache {
                 .time_to_live(TOMBSTONE_TTL)
                 .build(),
             revalidate_after: Arc::new(AtomicU64::new(millis(revalidate_after))),
+            max_stale: Arc::new(AtomicU64::new(u64::MAX)),
             index,
         }
     }
@@ -173,6 +182,15 @@ impl SessionCache {
     pub fn set_revalidate_after(&self, revalidate_after: Duration) {
         self.revalidate_after
             .store(millis(revalidate_after), Ordering::Relaxed);
+    }
+
+    /// Applies `cache.max_stale` to every clone of this cache (unbounded until set).
+    pub fn set_max_stale(&self, max_stale: Duration) {
+        self.max_stale.store(millis(max_stale), Ordering::Relaxed);
+    }
+
+    fn max_stale(&self) -> Duration {
+        Duration::from_millis(self.max_stale.load(Ordering::Relaxed))
     }
 
     fn revalidate_after(&self) -> Duration {
@@ -228,8 +246,17 @@ impl SessionCache {
             .await
             .filter(|e| !e.session.is_expired(now));
         let result = match cached {
-            Some(e) if e.checked.elapsed() < self.revalidate_after() => {
+            Some(e)
+                if e.checked.elapsed() < self.revalidate_after()
+                    && e.confirmed.elapsed() < self.max_stale() =>
+            {
                 return Ok((e.session.clone(), Lookup::Hit));
+            }
+            // Backing off after a failed refresh, and past max_stale: not asked again yet.
+            Some(e)
+                if e.checked.elapsed() < self.revalidate_after() && e.checked != e.confirmed =>
+            {
+                return Err(Arc::new(GatewayError::Unconfirmed));
             }
             Some(stale) => self.refresh(key, now, stale, fetch).await?,
             None => {
@@ -298,6 +325,7 @@ impl SessionCache {
                     let backoff = Arc::new(Entry {
                         session: stale.session.clone(),
                         checked: retry_at,
+                        confirmed: stale.confirmed,
                         ttl: stale.session.time_to_live(now),
                     });
                     if !backoff.ttl.is_zero() {
@@ -322,7 +350,19 @@ impl SessionCache {
                 },
             )),
             Err(e) if matches!(*e, GatewayError::Upstream(_)) => {
-                Ok((stale.session.clone(), Lookup::Stale))
+                let unconfirmed = stale.confirmed.elapsed();
+                if unconfirmed < self.max_stale() {
+                    return Ok((stale.session.clone(), Lookup::Stale));
+                }
+                if !coalesced {
+                    tracing::warn!(
+                        backend = stale.session.backend.as_str(),
+                        unconfirmed_secs = unconfirmed.as_secs(),
+                        error = %e,
+                        "the backend cannot confirm a session past cache.max_stale: answering 503"
+                    );
+                }
+                Err(Arc::new(GatewayError::Unconfirmed))
             }
             Err(e) => Err(e),
         }
@@ -458,9 +498,11 @@ fn millis(d: Duration) -> u64 {
 fn entry(session: Session, now: UnixTime) -> Option<Arc<Entry>> {
     let ttl = session.time_to_live(now);
     (!ttl.is_zero()).then(|| {
+        let confirmed = Instant::now();
         Arc::new(Entry {
             session: Arc::new(session),
-            checked: Instant::now(),
+            checked: confirmed,
+            confirmed,
             ttl,
         })
     })

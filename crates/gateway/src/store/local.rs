@@ -149,6 +149,10 @@ impl SessionStore for LocalStore {
     fn set_revalidate_after(&self, revalidate_after: Duration) {
         self.cache.set_revalidate_after(revalidate_after);
     }
+
+    fn set_max_stale(&self, max_stale: Duration) {
+        self.cache.set_max_stale(max_stale);
+    }
 }
 
 /// Fixed-window event counters for throttling, keyed by a 64-bit keyed hash of the key (so a

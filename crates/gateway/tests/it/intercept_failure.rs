@@ -221,3 +221,68 @@ async fn a_status_fetch_in_flight_cannot_resurrect_a_logged_out_session() {
         "answered locally, not resurrected"
     );
 }
+
+#[tokio::test]
+async fn past_max_stale_an_unconfirmable_session_is_503_on_every_face_never_401() {
+    // Every lookup revalidates, and nothing is served unconfirmed: max_stale 0 puts every
+    // cached session past it at once, with no waiting.
+    let h = common::builder()
+        .set("cache.revalidate_after", "0s")
+        .set("cache.max_stale", "0s")
+        .start()
+        .await;
+    let enos = h.enos_login().await;
+    let netid = h.netid_login().await;
+    let bearer = format!("Bearer {enos}");
+    h.enos.faults().fail_next(3, 503);
+    h.netid.faults().fail_next(1, 503);
+
+    let (status, v) = h.enos_info(&bearer).await;
+    assert_eq!(status, 503, "EnOS face: {v}");
+    assert_eq!(v["success"], false, "{v}");
+    let resp = h
+        .http
+        .get(h.url("/idbridge/v1/session"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503, "unified face");
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "backend_unavailable", "{v}");
+    let resp = h
+        .http
+        .get(h.url("/idbridge/v1/auth"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503, "forward-auth");
+    let (status, v) = h.netid_status(&netid, 1).await;
+    assert_eq!(status, 503, "Net iD face: {v}");
+    assert_eq!(v["Status"]["Code"], "InternalError", "{v}");
+
+    // The backend is back: the session is confirmed and answered again.
+    let (status, v) = h.enos_info(&bearer).await;
+    assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+    let (status, v) = h.netid_status(&netid, 2).await;
+    assert_eq!((status, &v["IsLoggedIn"]), (200, &json!("True")), "{v}");
+}
+
+#[tokio::test]
+async fn within_max_stale_a_down_backend_logs_nobody_out() {
+    let h = common::builder()
+        .set("cache.revalidate_after", "0s")
+        .start()
+        .await;
+    let enos = h.enos_login().await;
+    let asked = h.enos.count("enos.session_info");
+    h.enos.faults().fail_next(1, 503);
+    let (status, v) = h.enos_info(&format!("Bearer {enos}")).await;
+    assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        asked + 1,
+        "it did ask the backend"
+    );
+}

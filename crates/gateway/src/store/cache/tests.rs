@@ -207,3 +207,33 @@ async fn one_subject_with_many_sessions_stays_cheap() {
     cache.sync().await;
     assert_eq!(cache.sessions_of("service-account", NOW).len(), 20_000);
 }
+
+#[tokio::test]
+async fn past_max_stale_a_down_backend_means_unconfirmed_until_it_answers() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    cache.set_max_stale(Duration::ZERO);
+    cache.insert(session("k", 600), NOW).await.unwrap();
+    let err = cache
+        .get_or_fetch("k", NOW, || async {
+            Err(GatewayError::Upstream(UpstreamError::Unreachable))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*err, GatewayError::Unconfirmed);
+    // Backing off: refused again without asking.
+    let err = cache
+        .get_or_fetch("k", NOW, || async {
+            panic!("asked again while backing off")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*err, GatewayError::Unconfirmed);
+
+    // A session the backend just confirmed is served, max_stale or not.
+    cache.set_max_stale(Duration::from_secs(300));
+    let (_, how) = cache
+        .get_or_fetch("k", NOW, || async { Ok(session("k", 600)) })
+        .await
+        .unwrap();
+    assert_ne!(how, Lookup::Stale);
+}
