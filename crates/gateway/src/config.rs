@@ -26,6 +26,7 @@ use idbridge_session::Backend;
 use url::Url;
 
 use crate::backend::Kinds;
+pub use crate::conn::ConnLimits;
 
 /// The file read first when it exists, relative to the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "config/idbridge.toml";
@@ -208,6 +209,8 @@ pub struct ServerConfig {
     pub tls: Option<ListenerTls>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed about the client's address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The cap on open client connections and their deadlines ([`crate::conn`]).
+    pub connections: ConnLimits,
 }
 
 #[derive(Clone, Debug, PartialEq)]

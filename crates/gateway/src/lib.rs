@@ -13,6 +13,7 @@ pub mod admin;
 pub mod backend;
 pub mod client;
 pub mod config;
+pub mod conn;
 pub mod documents;
 pub mod endpoint;
 pub mod error;

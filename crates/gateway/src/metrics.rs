@@ -5,7 +5,8 @@
 //! data, so the series count stays bounded whatever clients send.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Latency buckets from a cache hit (tens of microseconds) to a slow backend (seconds).
@@ -31,6 +32,10 @@ pub struct Metrics {
     pub certificate_expiry: IntGaugeVec,
     /// Calls refused by the gateway's own limits, by face and reason.
     pub throttled: IntCounterVec,
+    /// Open client connections.
+    pub client_connections: IntGauge,
+    /// Client connections the gateway closed itself, by reason.
+    pub client_connections_closed: IntCounterVec,
 }
 
 // === impl Metrics ===
@@ -114,6 +119,19 @@ impl Metrics {
                 "idbridge_throttled_total",
                 "Calls refused by the gateway's own limits, by face and reason.",
                 &["face", "reason"],
+            )?,
+            client_connections: {
+                let g = IntGauge::new(
+                    "idbridge_client_connections",
+                    "Open client connections (server.max_connections is the cap).",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            client_connections_closed: counter(
+                "idbridge_client_connections_closed_total",
+                "Client connections the gateway closed itself: over max_connections, or a header or keep-alive deadline passed.",
+                &["reason"],
             )?,
             certificate_expiry: gauge(
                 "idbridge_tls_certificate_expiry_timestamp_seconds",

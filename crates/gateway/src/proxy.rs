@@ -14,6 +14,7 @@ use pingora::proxy::FailToProxy;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::client::Client;
+use crate::conn::RequestGuard;
 use crate::documents;
 use crate::error::{GatewayError, UpstreamError};
 use crate::face::unified::{identity_headers, json_error};
@@ -48,6 +49,8 @@ pub struct Ctx {
     outcome: Option<Outcome>,
     /// For a protected app: the verified identity headers to send it.
     identity: Vec<(&'static str, String)>,
+    /// Marks the connection busy with this request (its header deadline is met) until dropped.
+    _conn: Option<RequestGuard>,
 }
 
 impl GatewayProxy {
@@ -71,6 +74,8 @@ impl ProxyHttp for GatewayProxy {
             facts: Facts::default(),
             outcome: None,
             identity: Vec::new(),
+            // Pingora makes the context once the request's header is in.
+            _conn: RequestGuard::start(),
         }
     }
 

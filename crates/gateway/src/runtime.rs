@@ -121,10 +121,11 @@ impl Runtime {
         };
         if old.server.listen != new.server.listen
             || old.server.admin_listen != new.server.admin_listen
+            || old.server.connections != new.server.connections
             || tls_listener(&old.server) != tls_listener(&new.server)
         {
             restart_needed.push(
-                "server.* (listeners, client certificate settings) changed: restart to apply"
+                "server.* (listeners, client certificate settings, connection limits) changed: restart to apply"
                     .to_owned(),
             );
         }

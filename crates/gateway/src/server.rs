@@ -18,16 +18,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Fds, ListenFds};
 use pingora::services::Service as _;
+use pingora::services::listening::Service;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin;
 use crate::backend::Kinds;
 use crate::config::{Config, ConfigError, ListenerTls};
+use crate::conn::{ConnMetrics, Guard};
 use crate::proxy::GatewayProxy;
 use crate::runtime::{BuildError, Runtime};
 use crate::tls::{self, ListenerCert};
@@ -87,11 +90,19 @@ impl RunningGateway {
             upstream_keepalive_pool_size: 256,
             ..ServerConf::default()
         });
-        let mut service = pingora::proxy::http_proxy_service_with_name(
-            &conf,
-            GatewayProxy::new(state.clone()),
-            "idbridge",
-        );
+        let limits = state.load().config.server.connections;
+        let mut proxy = pingora::proxy::http_proxy(&conf, GatewayProxy::new(state.clone()));
+        let mut options = HttpServerOptions::default();
+        options.h2_idle_timeout = Some(limits.keepalive_timeout);
+        proxy.server_options = Some(options);
+        let metrics = {
+            let rt = state.load();
+            ConnMetrics {
+                open: rt.metrics.client_connections.clone(),
+                closed: rt.metrics.client_connections_closed.clone(),
+            }
+        };
+        let mut service = Service::new("idbridge".to_owned(), Guard::new(proxy, limits, metrics));
         let addr = plain.map(|(listener, addr)| {
             fds.add(addr.to_string(), listener.into_raw_fd());
             service.add_tcp(&addr.to_string());

@@ -52,6 +52,9 @@ pub struct RawServer {
     pub admin_listen: Option<Leaf>,
     pub tls: Option<Node>,
     pub trusted_proxies: Option<Node>,
+    pub max_connections: Option<Leaf>,
+    pub header_timeout: Option<Leaf>,
+    pub keepalive_timeout: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -21,6 +21,7 @@ use super::{
     LogConfig, LogFormat, Problem, ServerConfig, Timeouts, TokenAlgorithm, TokensConfig,
 };
 use crate::backend::Kinds;
+use crate::conn::ConnLimits;
 
 mod tls;
 
@@ -42,6 +43,27 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
         admin_listen: c.addr("server.admin_listen", server.admin_listen, "127.0.0.1:9090"),
         tls: c.listener_tls(tls),
         trusted_proxies: c.nets("server.trusted_proxies", server.trusted_proxies),
+        connections: ConnLimits {
+            max_connections: c.number(
+                "server.max_connections",
+                server.max_connections,
+                10_000,
+                1,
+                1_000_000,
+            ) as usize,
+            header_timeout: c.duration(
+                "server.header_timeout",
+                server.header_timeout,
+                "10s",
+                Duration::from_millis(100),
+            ),
+            keepalive_timeout: c.duration(
+                "server.keepalive_timeout",
+                server.keepalive_timeout,
+                "60s",
+                Duration::from_millis(100),
+            ),
+        },
     };
     c.listeners_differ(&server);
     let backends = c.backends(root.backends, kinds);

@@ -15,6 +15,7 @@ mod ops;
 mod paths;
 mod raw;
 mod replay;
+mod slow;
 mod sso;
 mod third_backend;
 mod timeouts;

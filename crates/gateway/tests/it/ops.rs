@@ -19,7 +19,7 @@ async fn admin_get(h: &common::Harness, path: &str, token: Option<&str>) -> (u16
 }
 
 /// The value of one sample line, e.g. `idbridge_logins_total{backend="enos",outcome="success"}`.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|l| {
         l.strip_prefix(series)
             .and_then(|rest| rest.trim().parse().ok())

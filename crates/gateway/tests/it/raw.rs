@@ -91,3 +91,35 @@ fn dechunk(mut rest: &str) -> String {
     }
     out
 }
+
+/// Reads one answer with a `Content-Length` from a kept-alive connection.
+pub async fn read_answer(stream: &mut TcpStream) -> Raw {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..end]).to_string();
+            let length: usize = head
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse().ok())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                let text = String::from_utf8_lossy(&data[..end + 4 + length]).to_string();
+                return parse(&text);
+            }
+        }
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed mid-answer: {data:?}");
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Reads until the server closes the connection; what it sent before that (a reset counts as a
+/// close).
+pub async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut data = Vec::new();
+    let _ = stream.read_to_end(&mut data).await;
+    data
+}
