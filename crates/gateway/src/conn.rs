@@ -13,7 +13,8 @@
 //!   connection within `server.keepalive_timeout`.
 //!
 //! Between the header and the end of the answer the request is the proxy's ([`RequestGuard`],
-//! held by its context): Pingora's per-read timeouts and the endpoints' deadlines apply. An
+//! held by its context): it gives the body `server.body_timeout` (an intercepted call's whole
+//! body, 408 past it; each read of a proxied one), and the endpoints' deadlines apply. An
 //! HTTP/2 connection (TLS, ALPN `h2`) has the header deadline for its preface, then Pingora's
 //! `h2_idle_timeout` (set to `server.keepalive_timeout`). A TLS handshake is Pingora's, bounded by
 //! its fixed 60 s. A connection cut off is closed without an answer, as there is no request to
@@ -46,12 +47,15 @@ use tokio::time::{Instant, Sleep};
 /// The HTTP/2 client preface, read under the header deadline.
 const H2_PREFACE: usize = 24;
 
-/// `server.max_connections`, `server.header_timeout`, `server.keepalive_timeout`.
+/// `server.max_connections`, `server.header_timeout`, `server.keepalive_timeout`,
+/// `server.body_timeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub keepalive_timeout: Duration,
+    /// A request's whole body, once its header is in (enforced by the proxy, not here).
+    pub body_timeout: Duration,
 }
 
 /// What the guard counts; clones of the runtime's metrics (they survive reloads).

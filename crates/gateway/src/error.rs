@@ -81,6 +81,9 @@ pub enum GatewayError {
     BadRequest(DecodeError),
     #[error("request body exceeds {limit} bytes")]
     TooLarge { limit: usize },
+    /// The body did not arrive within `server.body_timeout`.
+    #[error("request body not received in time")]
+    BodyTimeout,
     /// Not a live session: refused as the backend itself would refuse it.
     #[error("not logged in: {0:?}")]
     NotLoggedIn(Rejection),
@@ -187,6 +190,7 @@ impl GatewayError {
         match self {
             Self::BadRequest(_) => 400,
             Self::TooLarge { .. } => 413,
+            Self::BodyTimeout => 408,
             Self::NotLoggedIn(_) => 401,
             Self::LoginRefused(outcome) => match outcome {
                 LoginOutcome::BadCredentials => 401,
@@ -220,6 +224,7 @@ impl GatewayError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::TooLarge { .. } => "too_large",
+            Self::BodyTimeout => "request_timeout",
             Self::NotLoggedIn(_) => "invalid_token",
             Self::LoginRefused(outcome) => match outcome {
                 LoginOutcome::BadCredentials => "bad_credentials",
@@ -255,6 +260,7 @@ impl GatewayError {
         match self {
             Self::BadRequest(e) => Cow::Owned(e.to_string()),
             Self::TooLarge { limit } => Cow::Owned(format!("request body exceeds {limit} bytes")),
+            Self::BodyTimeout => "the request body did not arrive in time".into(),
             Self::NotLoggedIn(_) => "a valid gateway token or session is required".into(),
             Self::LoginRefused(outcome) => match outcome {
                 LoginOutcome::BadCredentials => "wrong account, password or certificate".into(),
@@ -297,7 +303,7 @@ impl GatewayError {
             }
             Self::LoginRefused(_) => Outcome::Rejected,
             Self::Upstream(_) | Self::Unconfirmed | Self::Internal(_) => Outcome::UpstreamError,
-            Self::BadPath(_) | Self::MethodNotAllowed(_) => Outcome::BadRequest,
+            Self::BadPath(_) | Self::MethodNotAllowed(_) | Self::BodyTimeout => Outcome::BadRequest,
             Self::Throttled { .. } => Outcome::Throttled,
             Self::ReplayedCount => Outcome::Rejected,
             Self::NoRoute => Outcome::NotFound,

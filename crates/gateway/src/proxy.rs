@@ -42,6 +42,8 @@ pub struct Ctx {
     started: Instant,
     /// When a proxied request must be over (the endpoint's `request_timeout`).
     deadline: Option<Instant>,
+    /// When the request's body must be in (`server.body_timeout`).
+    body_deadline: Option<Instant>,
     request_id: String,
     /// The client's address, from the connection and the headers trusted proxies add.
     client: Option<Client>,
@@ -69,6 +71,7 @@ impl ProxyHttp for GatewayProxy {
             target: Target::NotFound,
             started: Instant::now(),
             deadline: None,
+            body_deadline: None,
             request_id: String::new(),
             client: None,
             facts: Facts::default(),
@@ -82,6 +85,11 @@ impl ProxyHttp for GatewayProxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         ctx.request_id = request_id(header(session, REQUEST_ID));
         let rt = ctx.runtime.clone();
+        // A proxied body: no read may wait longer than the whole body may take, and a body
+        // still arriving past that is cut off (`request_body_filter`).
+        let body_timeout = rt.config.server.connections.body_timeout;
+        session.set_read_timeout(Some(body_timeout));
+        ctx.body_deadline = Some(ctx.started + body_timeout);
         ctx.client = client(session, &rt.config.server.trusted_proxies);
         ctx.target = rt.router.route(&route_input(session));
         let reply = match ctx.target {
@@ -175,6 +183,24 @@ impl ProxyHttp for GatewayProxy {
         resp.insert_header(REQUEST_ID, ctx.request_id.as_str())
     }
 
+    /// A proxied body still arriving past `server.body_timeout` is cut off.
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        _body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        match ctx.body_deadline {
+            Some(deadline) if Instant::now() > deadline => Err(Error::explain(
+                ErrorType::ReadTimedout,
+                "the request body took longer than server.body_timeout",
+            )
+            .into_down()),
+            _ => Ok(()),
+        }
+    }
+
     /// A proxied request past its `request_timeout` is cut off, however its bytes trickle in
     /// (a stalled upstream is already stopped by `read_timeout`).
     fn upstream_response_body_filter(
@@ -204,7 +230,16 @@ impl ProxyHttp for GatewayProxy {
                     can_reuse_downstream: false,
                 };
             }
-            Failure::Client => json_error(400, "bad_request", "the request could not be read"),
+            Failure::Client => json_error(400, "bad_request", "the request could not be read")
+                .with_outcome(Outcome::BadRequest),
+            Failure::ClientSlow => {
+                let e = GatewayError::BodyTimeout;
+                match ctx.target {
+                    Target::Proxy { face, .. } => ctx.runtime.face(face).error(&e, None),
+                    _ => gateway_error(&e),
+                }
+                .with_outcome(e.outcome())
+            }
             Failure::Upstream(f) => {
                 if f == UpstreamError::Tls {
                     let backend = ctx.facts.backend.map_or("app", |b| b.as_str());
@@ -218,7 +253,10 @@ impl ProxyHttp for GatewayProxy {
             }
         };
         let code = reply.status;
-        ctx.outcome = Some(Outcome::UpstreamError);
+        ctx.outcome = Some(match reply.outcome {
+            Outcome::Ok => Outcome::UpstreamError,
+            client => client,
+        });
         if let Ok(resp) = response_header(&reply, &ctx.request_id)
             && let Err(e) = session
                 .as_downstream_mut()
@@ -344,6 +382,8 @@ fn gateway_error(e: &GatewayError) -> Reply {
 enum Failure {
     ClientGone,
     Client,
+    /// The client's body did not arrive within `server.body_timeout`.
+    ClientSlow,
     Upstream(UpstreamError),
 }
 
@@ -354,6 +394,7 @@ fn proxy_failure(e: &Error) -> Failure {
         ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed if client => {
             Failure::ClientGone
         }
+        ErrorType::ReadTimedout if client => Failure::ClientSlow,
         _ if client => Failure::Client,
         ErrorType::ConnectTimedout
         | ErrorType::ReadTimedout
@@ -378,11 +419,21 @@ async fn intercepted(
     op: Op,
 ) -> Result<Reply> {
     let limit = rt.config.limits.max_body_bytes;
-    let Some(body) = read_body(session, limit).await? else {
-        // The rest of the body is unread: this connection cannot be reused.
-        session.set_keepalive(None);
-        let e = GatewayError::TooLarge { limit };
-        return Ok(rt.face(face).error(&e, None).with_outcome(e.outcome()));
+    let within = rt.config.server.connections.body_timeout;
+    let body = match tokio::time::timeout(within, read_body(session, limit)).await {
+        Ok(Ok(Some(body))) => Ok(body),
+        Ok(Ok(None)) => Err(GatewayError::TooLarge { limit }),
+        Ok(Err(e)) if e.etype() == &ErrorType::ReadTimedout => Err(GatewayError::BodyTimeout),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => Err(GatewayError::BodyTimeout),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            // The rest of the body is unread: this connection cannot be reused.
+            session.set_keepalive(None);
+            return Ok(rt.face(face).error(&e, None).with_outcome(e.outcome()));
+        }
     };
     let req = request(session, ctx, body);
     let (reply, facts) = rt.handle(face, op, &req, now()).await;
@@ -488,7 +539,12 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Bytes>>
             .await?;
     }
     let mut body = BytesMut::new();
-    while let Some(chunk) = session.read_request_body().await? {
+    // Whatever goes wrong reading it is the client's doing.
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| e.into_down())?
+    {
         if body.len() + chunk.len() > limit {
             return Ok(None);
         }

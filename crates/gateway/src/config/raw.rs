@@ -55,6 +55,7 @@ pub struct RawServer {
     pub max_connections: Option<Leaf>,
     pub header_timeout: Option<Leaf>,
     pub keepalive_timeout: Option<Leaf>,
+    pub body_timeout: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -63,6 +63,12 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
                 "60s",
                 Duration::from_millis(100),
             ),
+            body_timeout: c.duration(
+                "server.body_timeout",
+                server.body_timeout,
+                "30s",
+                Duration::from_millis(100),
+            ),
         },
     };
     c.listeners_differ(&server);

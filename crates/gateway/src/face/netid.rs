@@ -255,7 +255,9 @@ impl Face for NetidFace {
                 };
                 self.failure(status, StatusCode::InvalidInput, true, &message)
             }
-            GatewayError::TooLarge { .. } | GatewayError::MethodNotAllowed(_) => {
+            GatewayError::TooLarge { .. }
+            | GatewayError::BodyTimeout
+            | GatewayError::MethodNotAllowed(_) => {
                 self.failure(e.http_status(), StatusCode::InvalidInput, true, &message)
             }
             GatewayError::Throttled { .. } => {

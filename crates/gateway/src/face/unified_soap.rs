@@ -84,7 +84,7 @@ impl Face for UnifiedSoapFace {
         let (fault, status) = match status {
             s if s >= 500 || s == 429 => (FaultCode::Server, s),
             // Statuses whose HTTP meaning a client acts on (the body size, the `Allow` header).
-            405 | 413 => (FaultCode::Client, status),
+            405 | 408 | 413 => (FaultCode::Client, status),
             _ => (FaultCode::Client, 500),
         };
         Reply::new(

@@ -147,3 +147,45 @@ async fn read_to_close_or_answer(conn: &mut TcpStream) -> Vec<u8> {
         Err(_) => Vec::new(),
     }
 }
+
+/// Sends a header announcing 100 bytes of body and only 10 of them, then waits for the answer.
+async fn stalled_body(h: &Harness, path: &str) -> raw::Raw {
+    let mut conn = connect(h).await;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"a\":\"bcd\""
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let answer = tokio::time::timeout(OUTER, read_to_close(&mut conn))
+        .await
+        .expect("the gateway waited 20 s for a body");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no answer: {text:?}"));
+    raw::Raw {
+        status,
+        headers: Default::default(),
+        body: body.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408_in_the_callers_protocol() {
+    let h = common::builder()
+        .set("server.body_timeout", "1s")
+        .start()
+        .await;
+    let r = stalled_body(&h, "/idbridge/v1/login").await;
+    assert_eq!(r.status, 408, "{}", r.body);
+    assert!(r.body.contains("request_timeout"), "{}", r.body);
+    let r = stalled_body(&h, "/api/login").await;
+    assert_eq!(r.status, 408, "{}", r.body);
+    assert!(r.body.contains("InvalidInput"), "{}", r.body);
+    // Proxied untouched to a backend: cut off all the same, in that backend's protocol.
+    let r = stalled_body(&h, "/api/object/get").await;
+    assert_eq!(r.status, 408, "{}", r.body);
+    assert!(r.body.contains("InvalidInput"), "{}", r.body);
+}
