@@ -43,6 +43,8 @@ deps:
 test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The deploy checks validate the shipped configurations with this build, not a stale one.
+	$(CARGO) build -q -p idbridge
 	bash deploy/check.sh
 	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_TOOLS=1 $(CARGO) test --workspace
 	$(CARGO) bench --workspace --no-run
