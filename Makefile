@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TLS_DIR := config/demo/tls
 CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.toml)
 # deploy/check.sh unpacks promtool here. Under make test the checks by outside tools (promtool,
-# PyJWT, zeep, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
+# PyJWT, zeep, schemathesis, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
 .PHONY: deps test demo demo-tls tls-certs sim check-configs fmt bench bench-micro
@@ -34,6 +34,9 @@ deps:
 	@python3 -c 'import jwt, cryptography, zeep' 2>/dev/null || { \
 		echo "installing PyJWT and zeep (interoperability checks)"; \
 		python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]' zeep; }
+	@python3 -c 'import sys, schemathesis; sys.exit(schemathesis.__version__.split(".")[0] != "4")' 2>/dev/null || { \
+		echo "installing schemathesis 4 (OpenAPI conformance fuzzing of the unified face)"; \
+		python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'; }
 	@if command -v rustup >/dev/null; then \
 		rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt; \
 		rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \

@@ -70,6 +70,21 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// External tools are required under `make test` (IDBRIDGE_REQUIRE_TOOLS=1), optional elsewhere.
+pub fn tool_available(check: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(check)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("IDBRIDGE_REQUIRE_TOOLS").is_ok() {
+        panic!("{check} {args:?} is required by make test but not usable");
+    }
+    if !ok {
+        eprintln!("skipping the {check} check: not installed");
+    }
+    ok
+}
+
 /// A fresh demo PKI (CA, server and client certificates), made by the project's script.
 pub fn pki() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -32,21 +32,6 @@ async fn get_session(h: &common::Harness, credential: &str) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
-/// External tools are required under `make test` (IDBRIDGE_REQUIRE_TOOLS=1), optional elsewhere.
-fn tool_available(check: &str, args: &[&str]) -> bool {
-    let ok = Command::new(check)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("IDBRIDGE_REQUIRE_TOOLS").is_ok() {
-        panic!("{check} {args:?} is required by make test but not usable");
-    }
-    if !ok {
-        eprintln!("skipping the {check} check: not installed");
-    }
-    ok
-}
-
 #[tokio::test]
 async fn unified_login_works_for_both_backends() {
     let h = common::start().await;
@@ -312,7 +297,7 @@ async fn the_jwks_verifies_tokens_in_pyjwt() {
     let (status, jwks) = h.get_json("/.well-known/jwks.json").await;
     assert_eq!(status, 200);
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
-    if !tool_available("python3", &["-c", "import jwt, cryptography"]) {
+    if !common::tool_available("python3", &["-c", "import jwt, cryptography"]) {
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/jwks_check.py");
@@ -337,7 +322,7 @@ async fn the_jwks_verifies_tokens_in_pyjwt() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_auth_request_protects_a_page() {
-    if !tool_available("nginx", &["-v"]) {
+    if !common::tool_available("nginx", &["-v"]) {
         return;
     }
     let h = common::start().await;
@@ -450,7 +435,7 @@ async fn a_generated_soap_client_uses_the_unified_soap_face() {
     );
     let (_, openapi) = h.get_json("/idbridge/v1/openapi.json").await;
     assert_eq!(openapi["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
-    if !tool_available("python3", &["-c", "import zeep"]) {
+    if !common::tool_available("python3", &["-c", "import zeep"]) {
         return;
     }
     let script = concat!(

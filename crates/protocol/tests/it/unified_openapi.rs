@@ -169,6 +169,7 @@ fn login_request_schema_and_decoder_agree() {
         json!({"backend": "enos", "principal": "p", "credentials": "c"}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "auth_type": 1, "link_name": "corp", "expire_interval": 3600}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "auth_type": null, "link_name": null, "expire_interval": null}),
+        json!({"backend": "enos", "principal": "p", "credentials": "c", "expire_interval": u64::MAX}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "auth_type": 1.0}),
         json!({"backend": "netid", "certificate": "MIIB"}),
         json!({"backend": "netid", "certificate": "MIIB", "role": "Officer"}),
@@ -183,6 +184,7 @@ fn login_request_schema_and_decoder_agree() {
         json!({"backend": "enos", "principal": "p", "credentials": "c", "auth_type": "0"}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "expire_interval": -1}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "expire_interval": 1.5}),
+        json!({"backend": "enos", "principal": "p", "credentials": "c", "expire_interval": 1e20}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "authType": 0}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "certificate": "x"}),
         json!({"backend": "enos", "principal": "p", "credentials": "c", "role": null}),
@@ -210,7 +212,7 @@ fn document_is_openapi_3_1_with_every_operation() {
     let doc = openapi();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-    let bearer = json!([{"bearer": []}]);
+    let bearer = json!([{"bearer": []}, {"cookie": []}]);
     let ops = [
         (
             "/idbridge/v1/login",
@@ -222,19 +224,19 @@ fn document_is_openapi_3_1_with_every_operation() {
             "/idbridge/v1/session",
             "get",
             bearer.clone(),
-            &["200", "401"][..],
+            &["200", "401", "429"][..],
         ),
         (
             "/idbridge/v1/logout",
             "post",
             bearer.clone(),
-            &["200", "401"][..],
+            &["200", "401", "429"][..],
         ),
         (
             "/idbridge/v1/auth",
             "get",
             bearer.clone(),
-            &["200", "401", "503"][..],
+            &["200", "401", "429", "503"][..],
         ),
         ("/.well-known/jwks.json", "get", json!([]), &["200"][..]),
         ("/idbridge/v1/openapi.json", "get", json!([]), &["200"][..]),

@@ -44,6 +44,30 @@ fn header(description: &str, required: bool) -> Value {
     json!({ "description": description, "required": required, "schema": { "type": "string" } })
 }
 
+/// 401, which always says how to authenticate.
+fn unauthorized(description: &str) -> Value {
+    let mut v = error(description);
+    v["headers"] = json!({
+        "WWW-Authenticate": header("`Bearer realm=\"idbridge\"`.", true),
+    });
+    v
+}
+
+/// 429: the client's own budget (with `Retry-After`) or, where the description says so, a
+/// backend that throttles or locks out (without).
+fn throttled(description: &str) -> Value {
+    let mut v = error(description);
+    v["headers"] = json!({
+        "Retry-After": {
+            "description": "Seconds until the client's budget allows the call again; \
+                absent when the refusal is the backend's.",
+            "required": false,
+            "schema": { "type": "integer", "minimum": 1 },
+        },
+    });
+    v
+}
+
 fn responses(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::Object(
         entries
@@ -55,8 +79,15 @@ fn responses(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value 
 
 /// The document. `info.version` is this crate's version.
 pub fn openapi() -> Value {
-    let bearer = json!([{ "bearer": [] }]);
-    let unauthorized = || error("No bearer credential, or one that names no live session.");
+    // Either scheme: the cookie is how browser apps behind forward-auth present the token.
+    let bearer = json!([{ "bearer": [] }, { "cookie": [] }]);
+    let no_session = || unauthorized("No credential, or one that names no live session.");
+    let lookups = || {
+        throttled(
+            "Too many lookups of unknown credentials from this client (see Retry-After), or \
+            the backend is throttling the gateway.",
+        )
+    };
 
     let login = json!({
         "post": {
@@ -73,11 +104,15 @@ pub fn openapi() -> Value {
             },
             "responses": responses([
                 ("200", body("Logged in.", "LoginResponse")),
-                ("400", error("The body is malformed, incomplete or has unknown keys.")),
-                ("401", error("Wrong account, password or certificate.")),
+                ("400", error("The body is malformed, incomplete or has unknown keys, or the \
+                    backend refused its values: a certificate that is not one (bad_request), an \
+                    LDAP link that does not exist (unknown_link).")),
+                ("401", unauthorized("Wrong account, password or certificate.")),
                 ("403", error("The account is disabled, locked or its password expired.")),
                 ("413", error("The body exceeds the gateway's size limit.")),
-                ("429", error("Too many attempts; try again later.")),
+                ("429", throttled("Too many failed logins from this client or for this account \
+                    (throttled, with Retry-After), or the backend locked the login out \
+                    (locked).")),
             ].into_iter().chain(upstream_errors())),
         }
     });
@@ -89,7 +124,8 @@ pub fn openapi() -> Value {
             "security": bearer,
             "responses": responses([
                 ("200", body("The session.", "SessionResponse")),
-                ("401", unauthorized()),
+                ("401", no_session()),
+                ("429", lookups()),
             ].into_iter().chain(upstream_errors())),
         }
     });
@@ -101,7 +137,8 @@ pub fn openapi() -> Value {
             "security": bearer,
             "responses": responses([
                 ("200", body("Logged out.", "LogoutResponse")),
-                ("401", unauthorized()),
+                ("401", no_session()),
+                ("429", lookups()),
             ].into_iter().chain(upstream_errors())),
         }
     });
@@ -109,6 +146,9 @@ pub fn openapi() -> Value {
         "get": {
             "operationId": "forwardAuth",
             "summary": "Forward-auth check for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz",
+            "description": "Answered for every method, and on every path below \
+                /idbridge/v1/auth/, the same way: Envoy's ext_authz forwards the original \
+                method and appends the original path.",
             "tags": ["forward-auth"],
             "security": bearer,
             "responses": {
@@ -131,7 +171,8 @@ pub fn openapi() -> Value {
                         },
                     },
                 },
-                "401": unauthorized(),
+                "401": no_session(),
+                "429": throttled("Too many lookups of unknown credentials from this client."),
                 "503": error("The session cannot be checked now (backend unavailable)."),
             },
         }
@@ -202,6 +243,13 @@ pub fn openapi() -> Value {
                     "description": "`Authorization: Bearer <credential>`, where the credential \
                         is a gateway token (JWT) from login or a backend session id (an EnOS \
                         session.id or a Net iD SessionId).",
+                },
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "idbridge_token",
+                    "description": "The same credential in a cookie, for browser apps behind \
+                        forward-auth.",
                 },
             },
         },

@@ -162,6 +162,7 @@ pub(super) fn all() -> Value {
                 "expire_interval": {
                     "type": ["integer", "null"],
                     "minimum": 0,
+                    "maximum": u64::MAX,
                     "description": "Requested session lifetime in seconds (the backend clamps it).",
                 },
             }),
