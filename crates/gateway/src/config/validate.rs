@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use idbridge_protocol::Limits;
 use idbridge_session::Backend;
 use url::Url;
 
@@ -17,12 +16,12 @@ use super::raw::{
     RawRoute, RawServer, RawTimeouts, RawTokens, RawUpstreamTls, join,
 };
 use super::{
-    AdminConfig, AppRoute, BackendConfig, CacheConfig, Config, ConfigError, LimitsConfig,
-    LogConfig, LogFormat, Problem, ServerConfig, Timeouts, TokenAlgorithm, TokensConfig,
+    AdminConfig, AppRoute, BackendConfig, CacheConfig, Config, ConfigError, LogConfig, LogFormat,
+    Problem, ServerConfig, Timeouts, TokenAlgorithm, TokensConfig,
 };
 use crate::backend::Kinds;
-use crate::conn::ConnLimits;
 
+mod limits;
 mod tls;
 
 /// The problems found so far, and typed readers that add to them.
@@ -43,33 +42,12 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
         admin_listen: c.addr("server.admin_listen", server.admin_listen, "127.0.0.1:9090"),
         tls: c.listener_tls(tls),
         trusted_proxies: c.nets("server.trusted_proxies", server.trusted_proxies),
-        connections: ConnLimits {
-            max_connections: c.number(
-                "server.max_connections",
-                server.max_connections,
-                10_000,
-                1,
-                1_000_000,
-            ) as usize,
-            header_timeout: c.duration(
-                "server.header_timeout",
-                server.header_timeout,
-                "10s",
-                Duration::from_millis(100),
-            ),
-            keepalive_timeout: c.duration(
-                "server.keepalive_timeout",
-                server.keepalive_timeout,
-                "60s",
-                Duration::from_millis(100),
-            ),
-            body_timeout: c.duration(
-                "server.body_timeout",
-                server.body_timeout,
-                "30s",
-                Duration::from_millis(100),
-            ),
-        },
+        connections: c.connections(
+            server.max_connections,
+            server.header_timeout,
+            server.keepalive_timeout,
+            server.body_timeout,
+        ),
     };
     c.listeners_differ(&server);
     let backends = c.backends(root.backends, kinds);
@@ -97,70 +75,7 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
         max_stale: c.duration("cache.max_stale", cache.max_stale, "5m", Duration::ZERO),
     };
     let limits: RawLimits = raw::parse("limits", root.limits, &mut c.problems);
-    let limits = LimitsConfig {
-        max_body_bytes: c.number(
-            "limits.max_body_bytes",
-            limits.max_body_bytes,
-            65_536,
-            256,
-            64 << 20,
-        ) as usize,
-        max_xml_depth: c.number("limits.max_xml_depth", limits.max_xml_depth, 32, 4, 256) as usize,
-        max_xml_elements: c.number(
-            "limits.max_xml_elements",
-            limits.max_xml_elements,
-            Limits::DEFAULT_MAX_ELEMENTS as u64,
-            16,
-            1_000_000,
-        ) as usize,
-        max_xml_attributes: c.number(
-            "limits.max_xml_attributes",
-            limits.max_xml_attributes,
-            Limits::DEFAULT_MAX_ATTRIBUTES as u64,
-            16,
-            1_000_000,
-        ) as usize,
-        max_xml_text_bytes: c.number(
-            "limits.max_xml_text_bytes",
-            limits.max_xml_text_bytes,
-            Limits::DEFAULT_MAX_TEXT_BYTES as u64,
-            1_024,
-            64 << 20,
-        ) as usize,
-        login_failures_per_address: c.number(
-            "limits.login_failures_per_address",
-            limits.login_failures_per_address,
-            10,
-            1,
-            1_000_000,
-        ),
-        login_failures_per_account: c.number(
-            "limits.login_failures_per_account",
-            limits.login_failures_per_account,
-            5,
-            1,
-            1_000_000,
-        ),
-        login_failure_window: c.duration(
-            "limits.login_failure_window",
-            limits.login_failure_window,
-            "15m",
-            Duration::from_secs(1),
-        ),
-        lookups_per_address: c.number(
-            "limits.lookups_per_address",
-            limits.lookups_per_address,
-            300,
-            1,
-            u64::MAX / 2,
-        ),
-        lookup_window: c.duration(
-            "limits.lookup_window",
-            limits.lookup_window,
-            "1m",
-            Duration::from_secs(1),
-        ),
-    };
+    let limits = c.limits(limits);
     let log: RawLog = raw::parse("log", root.log, &mut c.problems);
     let log = LogConfig {
         format: match c.text("log.format", log.format, "text").as_str() {
