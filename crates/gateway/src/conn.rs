@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ use tokio::time::{Instant, Sleep};
 
 /// The HTTP/2 client preface, read under the header deadline.
 const H2_PREFACE: usize = 24;
+/// At most one warning about refused connections per this long.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// `server.max_connections`, `server.header_timeout`, `server.keepalive_timeout`,
 /// `server.body_timeout`.
@@ -112,6 +114,9 @@ pub struct Guard<A> {
     permits: Arc<Semaphore>,
     limits: ConnLimits,
     metrics: ConnMetrics,
+    /// Connections refused since the last warning, and when that was.
+    refused: AtomicU64,
+    last_warned: Mutex<Option<Instant>>,
 }
 
 // === impl ConnState ===
@@ -339,6 +344,8 @@ impl<A> Guard<A> {
             permits: Arc::new(Semaphore::new(limits.max_connections)),
             limits,
             metrics,
+            refused: AtomicU64::new(0),
+            last_warned: Mutex::new(None),
         }
     }
 }
@@ -374,10 +381,18 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for Guard<A> {
                 .closed
                 .with_label_values(&["max_connections"])
                 .inc();
-            tracing::warn!(
-                max_connections = self.limits.max_connections,
-                "connection refused: server.max_connections are open"
-            );
+            // A flood of connections must not become a flood of log lines: one per interval.
+            let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+            let mut last = self.last_warned.lock();
+            if last.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+                *last = Some(Instant::now());
+                self.refused.store(0, Ordering::Relaxed);
+                tracing::warn!(
+                    max_connections = self.limits.max_connections,
+                    refused,
+                    "connections refused: server.max_connections are open"
+                );
+            }
             return None;
         };
         self.metrics.open.inc();
