@@ -40,6 +40,10 @@ METRICS = {
     "idbridge_build_info",
     "idbridge_tls_certificate_expiry_timestamp_seconds",
     "idbridge_tls_handshake_failures_total",
+    "idbridge_throttled_total",
+    "idbridge_client_connections",
+    "idbridge_client_connections_limit",
+    "idbridge_client_connections_closed_total",
 }
 HISTOGRAMS = {"idbridge_request_duration_seconds", "idbridge_upstream_duration_seconds"}
 MAIN_PORT, ADMIN_PORT = 8080, 9090

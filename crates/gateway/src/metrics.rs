@@ -34,6 +34,8 @@ pub struct Metrics {
     pub throttled: IntCounterVec,
     /// Open client connections.
     pub client_connections: IntGauge,
+    /// `server.max_connections`, for alerting on the ratio.
+    pub client_connections_limit: IntGauge,
     /// Client connections the gateway closed itself, by reason.
     pub client_connections_closed: IntCounterVec,
 }
@@ -124,6 +126,14 @@ impl Metrics {
                 let g = IntGauge::new(
                     "idbridge_client_connections",
                     "Open client connections (server.max_connections is the cap).",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            client_connections_limit: {
+                let g = IntGauge::new(
+                    "idbridge_client_connections_limit",
+                    "The cap on open client connections (server.max_connections).",
                 )?;
                 registry.register(Box::new(g.clone()))?;
                 g

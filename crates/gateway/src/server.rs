@@ -97,6 +97,9 @@ impl RunningGateway {
         proxy.server_options = Some(options);
         let metrics = {
             let rt = state.load();
+            rt.metrics
+                .client_connections_limit
+                .set(i64::try_from(limits.max_connections).unwrap_or(i64::MAX));
             ConnMetrics {
                 open: rt.metrics.client_connections.clone(),
                 closed: rt.metrics.client_connections_closed.clone(),
