@@ -57,12 +57,12 @@ pub fn check(path: &str) -> Result<(), PathProblem> {
     let Some(rest) = path.strip_prefix('/') else {
         return Ok(());
     };
-    let segments: Vec<&str> = rest.split('/').collect();
-    for (n, segment) in segments.iter().enumerate() {
-        match *segment {
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        match segment {
             "." | ".." => return Err(PathProblem::DotSegment),
             // The last segment is empty for a trailing slash, which is canonical.
-            "" if n + 1 < segments.len() => return Err(PathProblem::EmptySegment),
+            "" if segments.peek().is_some() => return Err(PathProblem::EmptySegment),
             _ => {}
         }
     }

@@ -62,6 +62,8 @@ pub struct Router {
     exact: HashMap<String, Vec<Entry>>,
     /// The exact face routes by [`fold`]ed path, to catch their variants.
     folded: HashMap<String, usize>,
+    /// Some exact face route has capitals (a configured path): then any path may be a variant.
+    capitals: bool,
     /// Longest prefix first.
     prefixed: Vec<(String, Entry)>,
     apps: Vec<String>,
@@ -101,6 +103,7 @@ impl Router {
                 match decl.path {
                     PathMatch::Exact(p) => {
                         router.folded.insert(fold(&p), i);
+                        router.capitals |= p.bytes().any(|b| b.is_ascii_uppercase());
                         let entries = router.exact.entry(p.clone()).or_default();
                         if let Some(other) =
                             entries.iter().find(|e| overlap(e.methods, decl.methods))
@@ -232,17 +235,32 @@ impl Router {
                         .unwrap_or(Methods::Any),
                 },
             },
-            _ => match self.folded.get(&fold(req.path)) {
-                Some(&face) if exact.is_none() => Target::Refused {
+            _ => match self.variant_of(req.path, exact.is_some()) {
+                Some(face) => Target::Refused {
                     face: Some(face),
                     why: Refusal::Path(PathProblem::Variant),
                 },
-                _ => match proxied {
+                None => match proxied {
                     Some(&(backend, face)) => Target::Proxy { backend, face },
                     None => Target::NotFound,
                 },
             },
         }
+    }
+}
+
+impl Router {
+    /// The face of the exact route `path` is a trailing-slash or letter-case variant of.
+    fn variant_of(&self, path: &str, is_exact: bool) -> Option<usize> {
+        // A path with neither is its own folded form, and the exact lookup already missed it:
+        // no string is built on the common path.
+        let foldable = self.capitals
+            || path.bytes().any(|b| b.is_ascii_uppercase())
+            || (path.len() > 1 && path.ends_with('/'));
+        if is_exact || !foldable {
+            return None;
+        }
+        self.folded.get(&fold(path)).copied()
     }
 }
 
@@ -420,6 +438,27 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn variants_of_a_configured_path_with_capitals_are_refused_too() {
+        let faces: Vec<Arc<dyn Face>> = vec![Arc::new(NetidFace::soap(
+            Backend::NETID,
+            "/Portal/Service.svc",
+        ))];
+        let proxied = vec![(PathMatch::Prefix("/".into()), 0, 0)];
+        let r = Router::build(faces, proxied, Vec::new()).unwrap();
+        assert_eq!(
+            at(&r, "POST", "/portal/service.svc", None, None),
+            bad_path(Some(0), PathProblem::Variant)
+        );
+        assert_eq!(
+            at(&r, "POST", "/Portal/Service.svc", None, None),
+            Target::Proxy {
+                backend: 0,
+                face: 0
+            }
+        );
     }
 
     #[test]
