@@ -19,6 +19,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod calls;
 mod memory;
 mod procs;
 mod report;
@@ -35,6 +36,7 @@ use idbridge_session::Backend;
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
+use crate::calls::{enos_login, netid_login, post, soap_status};
 use crate::report::{Coalescing, Lookups, Memory, Report, Row};
 use crate::wrk::{Call, Counted, Load, Measured};
 
@@ -409,76 +411,6 @@ async fn blocking_wrk(
 ) -> anyhow::Result<Measured> {
     let (call, dir, name) = (call.clone(), dir.to_owned(), name.to_owned());
     tokio::task::spawn_blocking(move || wrk::run(&call, load, first_count, &dir, &name)).await?
-}
-
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> anyhow::Result<bytes::Bytes> {
-    let mut req = http.post(url).body(body.to_owned());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let resp = req.send().await?;
-    let status = resp.status();
-    let body = resp.bytes().await?;
-    ensure!(
-        status.is_success(),
-        "POST {url}: {status}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    Ok(body)
-}
-
-async fn enos_login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let body = json!({"authType": 0, "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
-    login(
-        http,
-        &format!("{base}/enos-iam-service/v2.0/login"),
-        body,
-        "/session/id",
-    )
-    .await
-}
-
-async fn netid_login(
-    http: &reqwest::Client,
-    base: &str,
-    repo: &std::path::Path,
-) -> anyhow::Result<String> {
-    let cert = std::fs::read_to_string(repo.join("config/demo/john-doe.cer"))?;
-    let body =
-        json!({"Certificate": cert.trim(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
-    login(http, &format!("{base}/api/login"), body, "/SessionId").await
-}
-
-/// Posts a login and returns the session id found at `id_at` (a JSON pointer) in the answer.
-async fn login(
-    http: &reqwest::Client,
-    url: &str,
-    body: Value,
-    id_at: &str,
-) -> anyhow::Result<String> {
-    let answer = post(
-        http,
-        url,
-        &[("Content-Type", "application/json")],
-        &body.to_string(),
-    )
-    .await?;
-    let v: Value = serde_json::from_slice(&answer)?;
-    v.pointer(id_at)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .with_context(|| format!("login at {url} failed: {v}"))
-}
-
-fn soap_status(session_id: &str, count: &str) -> String {
-    format!(
-        r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="{NETID_NS}"><Info><SessionId>{session_id}</SessionId><Count>{count}</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
-    )
 }
 
 /// Sends a scenario's request once and checks the answer is the real thing.
