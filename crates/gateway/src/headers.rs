@@ -51,13 +51,19 @@ pub fn drop_credentials(req: &mut RequestHeader) -> Result<()> {
     if bearer {
         req.remove_header(&http::header::AUTHORIZATION);
     }
-    let cookies: Vec<String> = req
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .collect();
-    if cookies.iter().any(|c| without_token(c).is_some()) {
+    // Most requests carry no token cookie: look before copying anything.
+    let has_token = req.headers.get_all(http::header::COOKIE).iter().any(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .split(';')
+            .any(is_token)
+    });
+    if has_token {
+        let cookies: Vec<String> = req
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
         req.remove_header(&http::header::COOKIE);
         for cookie in cookies {
             match without_token(&cookie) {
@@ -70,13 +76,15 @@ pub fn drop_credentials(req: &mut RequestHeader) -> Result<()> {
     Ok(())
 }
 
+/// Whether one `name=value` pair of a `Cookie` header is the gateway's token.
+fn is_token(pair: &str) -> bool {
+    pair.trim()
+        .split_once('=')
+        .is_some_and(|(name, _)| name.trim() == TOKEN_COOKIE)
+}
+
 /// `cookie` without the gateway's token cookie; `None` when it has none.
 fn without_token(cookie: &str) -> Option<String> {
-    let is_token = |pair: &str| {
-        pair.trim()
-            .split_once('=')
-            .is_some_and(|(name, _)| name.trim() == TOKEN_COOKIE)
-    };
     if !cookie.split(';').any(is_token) {
         return None;
     }

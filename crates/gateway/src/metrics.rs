@@ -57,6 +57,11 @@ impl Metrics {
                 registry.register(Box::new(g.clone()))?;
                 Ok(g)
             };
+        let single = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
         let histogram =
             |name: &str, help: &str, labels: &[&str]| -> Result<HistogramVec, prometheus::Error> {
                 let h = HistogramVec::new(
@@ -122,22 +127,14 @@ impl Metrics {
                 "Calls refused by the gateway's own limits, by face and reason.",
                 &["face", "reason"],
             )?,
-            client_connections: {
-                let g = IntGauge::new(
-                    "idbridge_client_connections",
-                    "Open client connections (server.max_connections is the cap).",
-                )?;
-                registry.register(Box::new(g.clone()))?;
-                g
-            },
-            client_connections_limit: {
-                let g = IntGauge::new(
-                    "idbridge_client_connections_limit",
-                    "The cap on open client connections (server.max_connections).",
-                )?;
-                registry.register(Box::new(g.clone()))?;
-                g
-            },
+            client_connections: single(
+                "idbridge_client_connections",
+                "Open client connections (server.max_connections is the cap).",
+            )?,
+            client_connections_limit: single(
+                "idbridge_client_connections_limit",
+                "The cap on open client connections (server.max_connections).",
+            )?,
             client_connections_closed: counter(
                 "idbridge_client_connections_closed_total",
                 "Client connections the gateway closed itself: over max_connections, or a header or keep-alive deadline passed.",
