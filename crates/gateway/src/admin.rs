@@ -16,7 +16,6 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use idbridge_session::{Session, UnixTime};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::error::GatewayError;
 use crate::face::unified::json_error;
@@ -36,14 +35,7 @@ pub fn router(runtime: Shared) -> Router {
         .with_state(runtime)
 }
 
-/// A stable, non-secret name for a session: the first 16 hex digits of SHA-256 of its id.
-pub fn handle(id: &str) -> String {
-    Sha256::digest(id.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::store::handle;
 
 async fn metrics(AxumState(rt): AxumState<Shared>) -> Response {
     let rt = rt.load_full();
@@ -77,7 +69,14 @@ async fn readyz(AxumState(rt): AxumState<Shared>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, Json(json!({ "ready": ready, "backends": backends }))).into_response()
+    // The store does not decide readiness: a replica without Redis still serves (degraded), and
+    // taking every replica out of rotation would turn a Redis outage into a full one.
+    let store = rt.store.state();
+    (
+        code,
+        Json(json!({ "ready": ready, "backends": backends, "store": store })),
+    )
+        .into_response()
 }
 
 /// Probes each backend's endpoint once, all at the same time, and records the result in
@@ -124,13 +123,13 @@ async fn revoke_session(
     if let Err(denied) = authorize(&rt, &headers) {
         return denied;
     }
-    // A handle is a hash: finding it means looking at every session. An operator's call, rare.
+    // A handle is a hash: in memory, finding it means looking at every session (an operator's
+    // call, rare); the shared store names its keys by it.
     let matching = rt
         .store
-        .sessions(now())
+        .by_handle(&wanted, now())
         .await
         .into_iter()
-        .filter(|s| handle(s.id.expose()) == wanted)
         .collect();
     revoke_all(&rt, matching).await
 }

@@ -46,6 +46,32 @@ pub struct Config {
     pub tokens: TokensConfig,
     /// Protected apps, matched by path prefix in this order.
     pub routes: Vec<AppRoute>,
+    pub store: StoreConfig,
+}
+
+/// `[store]`: where the session store lives. Without a Redis URL, in this process only.
+/// `Debug` never shows the URL, which may carry a password.
+#[derive(Clone, PartialEq, Default)]
+pub struct StoreConfig {
+    /// `redis://`, `rediss://`, `redis-sentinel://`, `redis-cluster://` or `redis+unix://`.
+    pub redis_url: Option<String>,
+    /// Every key and the revocation channel start with it.
+    pub key_prefix: String,
+    /// Bound on every Redis call; past it the call fails and the gateway works degraded.
+    pub timeout: Duration,
+    /// CA certificates for a `rediss://` server (system roots when absent).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// One `[backends.<name>]` table.

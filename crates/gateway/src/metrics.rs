@@ -5,8 +5,8 @@
 //! data, so the series count stays bounded whatever clients send.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Latency buckets from a cache hit (tens of microseconds) to a slow backend (seconds).
@@ -38,7 +38,27 @@ pub struct Metrics {
     pub client_connections_limit: IntGauge,
     /// Client connections the gateway closed itself, by reason.
     pub client_connections_closed: IntCounterVec,
+    /// Whether the session store answers: always 1 in one process; 0 while Redis is unreachable.
+    pub store_up: IntGauge,
+    /// Redis calls that failed or timed out, by operation.
+    pub store_errors: IntCounterVec,
+    /// Revocations made while Redis was unreachable, waiting to be shared.
+    pub store_pending_revocations: IntGauge,
+    /// Revocations other replicas announced, applied here.
+    pub revocations_received: IntCounter,
 }
+
+/// The `op` labels of `idbridge_store_errors_total`, exported at zero from start.
+pub const STORE_OPS: [&str; 8] = [
+    "load",
+    "save",
+    "revoke",
+    "count",
+    "throttle",
+    "index",
+    "subscribe",
+    "ping",
+];
 
 // === impl Metrics ===
 
@@ -140,6 +160,27 @@ impl Metrics {
                 "Client connections the gateway closed itself: over max_connections, or a header or keep-alive deadline passed.",
                 &["reason"],
             )?,
+            store_up: single(
+                "idbridge_store_up",
+                "Whether the session store answers (1) or the gateway works degraded without Redis (0); always 1 without store.redis_url.",
+            )?,
+            store_errors: counter(
+                "idbridge_store_errors_total",
+                "Redis calls that failed or passed store.timeout, by operation.",
+                &["op"],
+            )?,
+            store_pending_revocations: single(
+                "idbridge_store_pending_revocations",
+                "Revocations made while Redis was unreachable, to be shared when it returns.",
+            )?,
+            revocations_received: {
+                let c = IntCounter::new(
+                    "idbridge_revocations_received_total",
+                    "Revocations announced by other replicas (Redis pub/sub) and applied here.",
+                )?;
+                registry.register(Box::new(c.clone()))?;
+                c
+            },
             certificate_expiry: gauge(
                 "idbridge_tls_certificate_expiry_timestamp_seconds",
                 "When a certificate the gateway presents (the listener's, a backend client certificate) expires.",
@@ -153,6 +194,10 @@ impl Metrics {
             &["version"],
         )?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        metrics.store_up.set(1);
+        for op in STORE_OPS {
+            metrics.store_errors.with_label_values(&[op]);
+        }
         // Process-wide (the handshake failures are counted from Pingora's log lines).
         registry.register(Box::new(crate::tls::HANDSHAKE_FAILURES.clone()))?;
         for reason in crate::tls::HANDSHAKE_REASONS {

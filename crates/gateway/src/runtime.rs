@@ -17,7 +17,7 @@ use crate::face::unified_soap::UnifiedSoapFace;
 use crate::face::{Face, PathMatch};
 use crate::metrics::Metrics;
 use crate::router::Router;
-use crate::store::{LocalStore, SessionStore};
+use crate::store::{LocalStore, RedisStore, SessionStore, StoreError};
 use crate::tls::UpstreamTls;
 use crate::tokens::{TokenError, Tokens};
 
@@ -70,19 +70,30 @@ pub enum BuildError {
     Metrics(#[from] prometheus::Error),
     #[error(transparent)]
     Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 // === impl Runtime ===
 
 impl Runtime {
-    /// A runtime with a fresh store and metrics.
+    /// A runtime with a fresh store and metrics. With `store.redis_url`, the store connects in
+    /// the background (inside a tokio runtime); [`SessionStore::start`] waits for it.
     pub fn new(config: Config, kinds: Kinds) -> Result<Self, BuildError> {
         let metrics = Metrics::new()?;
-        let store: Arc<dyn SessionStore> = Arc::new(LocalStore::new(
-            config.cache.max_sessions,
-            config.cache.revalidate_after,
-            config.cache.negative_ttl,
-        ));
+        let store: Arc<dyn SessionStore> = match &config.store.redis_url {
+            Some(url) => Arc::new(RedisStore::new(
+                &config.store,
+                url,
+                &config.cache,
+                metrics.clone(),
+            )?),
+            None => Arc::new(LocalStore::new(
+                config.cache.max_sessions,
+                config.cache.revalidate_after,
+                config.cache.negative_ttl,
+            )),
+        };
         store.set_max_stale(config.cache.max_stale);
         let tokens = Arc::new(Tokens::new(&config.tokens)?);
         Self::build(
@@ -128,6 +139,9 @@ impl Runtime {
                 "server.* (listeners, client certificate settings, connection limits) changed: restart to apply"
                     .to_owned(),
             );
+        }
+        if old.store != new.store {
+            restart_needed.push("store.* changed: restart to apply".to_owned());
         }
         if old.cache.max_sessions != new.cache.max_sessions
             || old.cache.negative_ttl != new.cache.negative_ttl

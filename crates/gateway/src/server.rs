@@ -81,6 +81,7 @@ impl RunningGateway {
         };
         let (admin_listener, admin_addr) = bind(config.server.admin_listen)?;
         let runtime = Runtime::new(config, kinds)?;
+        runtime.store.start().await;
         runtime.resolve().await;
         let state = Arc::new(ArcSwap::from_pointee(runtime));
         let (shutdown, watch) = watch::channel(false);

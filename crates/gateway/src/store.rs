@@ -2,8 +2,8 @@
 //!
 //! Sessions keyed by backend session id, revocation markers, Net iD upstream call counters and
 //! the highest `Count` each client has sent, an index of sessions by subject, and counters for
-//! throttling. [`LocalStore`] keeps all of it in
-//! this process (moka); a shared implementation lets replicas behave as one.
+//! throttling. [`LocalStore`] keeps all of it in this process (moka); [`RedisStore`] puts
+//! Redis behind it, so replicas behave as one (`store.redis_url`).
 //!
 //! Rules every implementation keeps (DESIGN §2):
 //! - a session is never kept beyond its own expiry;
@@ -20,6 +20,7 @@
 mod cache;
 mod counters;
 mod local;
+mod redis;
 
 use std::fmt;
 use std::future::Future;
@@ -32,8 +33,24 @@ use idbridge_session::{Backend, Session, UnixTime};
 
 use crate::error::GatewayError;
 
-pub use cache::Lookup;
+pub use cache::{Fetched, Lookup};
 pub use local::LocalStore;
+pub use redis::{RedisStore, StoreError};
+
+use sha2::{Digest, Sha256};
+
+/// A stable, non-secret name for a session id (or any secret key): the first 16 hex digits of
+/// SHA-256. The admin API names sessions by it; the shared store names its keys by it.
+pub fn handle(id: &str) -> String {
+    use std::fmt::Write;
+    Sha256::digest(id.as_bytes())
+        .iter()
+        .take(8)
+        .fold(String::with_capacity(16), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
 
 /// A fetch from the backend, started only when the store needs it.
 pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<Session, GatewayError>> + Send + 'a>>;
@@ -44,6 +61,10 @@ pub type Fetcher<'a> = dyn Fn() -> Fetch<'a> + Send + Sync + 'a;
 /// See the module documentation.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// Waits, briefly, for whatever the store connects to; it starts degraded rather than not
+    /// at all.
+    async fn start(&self) {}
+
     /// The session `id`: stored and fresh, else from `fetch` (one call however many ask at
     /// once), with how the lookup was answered. A revoked id is refused without a fetch, and so
     /// is an id its backend refused within the last `cache.negative_ttl`.
@@ -92,6 +113,21 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Every live session. O(n): for the admin listing only.
     async fn sessions(&self, now: UnixTime) -> Vec<Arc<Session>>;
+
+    /// The live session whose [`handle`] is `wanted` (the admin API's name for it). O(n) in
+    /// this process's memory; a shared store also looks it up directly.
+    async fn by_handle(&self, wanted: &str, now: UnixTime) -> Option<Arc<Session>> {
+        self.sessions(now)
+            .await
+            .into_iter()
+            .find(|s| handle(s.id.expose()) == wanted)
+    }
+
+    /// `/readyz`'s word for the store: `local` (one process), `up`, or `degraded` (the shared
+    /// store is unreachable and this replica works alone).
+    fn state(&self) -> &'static str {
+        "local"
+    }
 
     /// Counts one event under `key` in a fixed window of `window` (which starts at the key's
     /// first event) and returns the count so far, this one included. For throttling.

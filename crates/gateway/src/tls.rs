@@ -91,7 +91,7 @@ pub fn not_after(cert: &CertificateDer<'_>) -> Option<i64> {
     Some(parsed.validity().not_after.timestamp())
 }
 
-fn roots(ca_file: &Path) -> Result<RootCertStore, TlsFileError> {
+pub(crate) fn roots(ca_file: &Path) -> Result<RootCertStore, TlsFileError> {
     let mut store = RootCertStore::empty();
     for cert in load_certs(ca_file)? {
         store

@@ -43,6 +43,7 @@ pub struct RawRoot {
     pub admin: Option<Node>,
     pub tokens: Option<Node>,
     pub routes: Option<Node>,
+    pub store: Option<Node>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +132,15 @@ pub struct RawCache {
     pub revalidate_after: Option<Leaf>,
     pub negative_ttl: Option<Leaf>,
     pub max_stale: Option<Leaf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    pub redis_url: Option<Leaf>,
+    pub key_prefix: Option<Leaf>,
+    pub timeout: Option<Leaf>,
+    pub ca_file: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

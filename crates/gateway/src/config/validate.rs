@@ -13,7 +13,7 @@ use url::Url;
 
 use super::raw::{
     self, Leaf, Node, RawAdmin, RawBackend, RawCache, RawLimits, RawListenerTls, RawLog, RawRoot,
-    RawRoute, RawServer, RawTimeouts, RawTokens, RawUpstreamTls, join,
+    RawRoute, RawServer, RawStore, RawTimeouts, RawTokens, RawUpstreamTls, join,
 };
 use super::{
     AdminConfig, AppRoute, BackendConfig, CacheConfig, Config, ConfigError, LogConfig, LogFormat,
@@ -22,6 +22,7 @@ use super::{
 use crate::backend::Kinds;
 
 mod limits;
+mod store;
 mod tls;
 
 /// The problems found so far, and typed readers that add to them.
@@ -93,6 +94,8 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
     let tokens: RawTokens = raw::parse("tokens", root.tokens, &mut c.problems);
     let tokens = c.tokens(tokens);
     let routes = c.routes(root.routes);
+    let store: RawStore = raw::parse("store", root.store, &mut c.problems);
+    let store = c.store(store);
     if c.problems.is_empty() {
         Ok(Config {
             server,
@@ -103,6 +106,7 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             admin,
             tokens,
             routes,
+            store,
         })
     } else {
         Err(ConfigError {

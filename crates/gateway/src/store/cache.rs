@@ -49,15 +49,18 @@ pub enum Lookup {
     Stale,
     /// Refused without a call: the backend said this id is no session a moment ago.
     Refused,
+    /// Answered from the shared store (Redis): another replica's copy, no backend call.
+    Shared,
 }
 
 impl Lookup {
-    pub const ALL: [Lookup; 5] = [
+    pub const ALL: [Lookup; 6] = [
         Self::Hit,
         Self::Miss,
         Self::Coalesced,
         Self::Stale,
         Self::Refused,
+        Self::Shared,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,29 @@ impl Lookup {
             Self::Coalesced => "coalesced",
             Self::Stale => "stale",
             Self::Refused => "refused",
+            Self::Shared => "shared",
+        }
+    }
+}
+
+/// What a fetch found: a session, and how long ago its backend confirmed it (zero for a session
+/// its backend just answered for; more for one another replica confirmed earlier).
+#[derive(Debug)]
+pub struct Fetched {
+    pub session: Session,
+    pub age: Duration,
+    /// The backend was asked and could not answer; the session is a shared copy served stale,
+    /// and the next refresh comes after the usual back-off.
+    pub unconfirmed: bool,
+}
+
+impl Fetched {
+    /// A session its backend just answered for.
+    pub fn now(session: Session) -> Self {
+        Self {
+            session,
+            age: Duration::ZERO,
+            unconfirmed: false,
         }
     }
 }
@@ -227,6 +253,7 @@ impl SessionCache {
     }
 
     /// The session for `key`: from the cache when fresh, else from `fetch` (coalesced per key).
+    #[cfg(test)]
     pub async fn get_or_fetch<F, Fut>(
         &self,
         key: &str,
@@ -236,6 +263,22 @@ impl SessionCache {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Session, GatewayError>>,
+    {
+        self.get_or_fetch_with(key, now, || async { fetch().await.map(Fetched::now) })
+            .await
+    }
+
+    /// [`Self::get_or_fetch`] with a fetch that may find a session confirmed a while ago (a copy
+    /// another replica shared).
+    pub async fn get_or_fetch_with<F, Fut>(
+        &self,
+        key: &str,
+        now: UnixTime,
+        fetch: F,
+    ) -> Result<(Arc<Session>, Lookup), Arc<GatewayError>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, GatewayError>>,
     {
         if self.tombstones.contains_key(key) {
             return Err(Arc::new(GatewayError::NotLoggedIn(Rejection::LoggedOut)));
@@ -268,17 +311,19 @@ impl SessionCache {
                 let shared: Arc<str> = Arc::from(key);
                 let init = async {
                     ran.store(true, Ordering::Relaxed);
-                    let session = fetch().await?;
-                    let entry = self.checked_entry(shared.clone(), session, now)?;
+                    let fetched = fetch().await?;
+                    let entry = self.checked_entry(shared.clone(), fetched, now, None)?;
                     // moka stores what this returns.
                     self.index.stored(&shared, &entry);
                     Ok::<_, GatewayError>(entry)
                 };
                 let e = self.sessions.try_get_with(shared.clone(), init).await?;
-                let how = if ran.load(Ordering::Relaxed) {
-                    Lookup::Miss
-                } else {
+                let how = if !ran.load(Ordering::Relaxed) {
                     Lookup::Coalesced
+                } else if e.checked != e.confirmed {
+                    Lookup::Stale
+                } else {
+                    Lookup::Miss
                 };
                 (e.session.clone(), how)
             }
@@ -300,15 +345,20 @@ impl SessionCache {
     ) -> Result<(Arc<Session>, Lookup), Arc<GatewayError>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Session, GatewayError>>,
+        Fut: Future<Output = Result<Fetched, GatewayError>>,
     {
         let ran = AtomicBool::new(false);
         let init = async {
             ran.store(true, Ordering::Relaxed);
             let fetched = fetch().await;
             match fetched {
-                Ok(session) => {
-                    let e = self.checked_entry(stale.session.id.shared(), session, now)?;
+                Ok(fetched) => {
+                    let e = self.checked_entry(
+                        stale.session.id.shared(),
+                        fetched,
+                        now,
+                        Some(stale.confirmed),
+                    )?;
                     self.store(e.session.id.shared(), e.clone()).await;
                     Ok(e)
                 }
@@ -319,9 +369,7 @@ impl SessionCache {
                 Err(e) => {
                     // Backend down or misbehaving: keep serving the stale entry within its expiry,
                     // and wait a little before asking again.
-                    let retry_at = Instant::now()
-                        .checked_sub(self.revalidate_after().saturating_sub(REFRESH_BACKOFF))
-                        .unwrap_or_else(Instant::now);
+                    let retry_at = self.retry_at();
                     let backoff = Arc::new(Entry {
                         session: stale.session.clone(),
                         checked: retry_at,
@@ -345,6 +393,8 @@ impl SessionCache {
                 e.session.clone(),
                 if coalesced {
                     Lookup::Coalesced
+                } else if e.checked != e.confirmed {
+                    Lookup::Stale
                 } else {
                     Lookup::Miss
                 },
@@ -369,18 +419,55 @@ impl SessionCache {
     }
 
     /// The entry for a session just fetched for `key`. The backend answered for that id, so the
-    /// session takes the key's string as its id: key and session share one copy.
+    /// session takes the key's string as its id: key and session share one copy. Its
+    /// confirmation time is `fetched.age` ago, never before `confirmed_before` (the entry it
+    /// replaces); an unconfirmed one is retried after the back-off, and refused past `max_stale`.
     fn checked_entry(
         &self,
         key: Arc<str>,
-        mut session: Session,
+        fetched: Fetched,
         now: UnixTime,
+        confirmed_before: Option<Instant>,
     ) -> Result<Arc<Entry>, GatewayError> {
         if self.tombstones.contains_key(&*key) {
             return Err(GatewayError::NotLoggedIn(Rejection::LoggedOut));
         }
+        let Fetched {
+            mut session,
+            age,
+            unconfirmed,
+        } = fetched;
         session.id = SessionId::from(key);
-        entry(session, now).ok_or(GatewayError::NotLoggedIn(Rejection::NotFound))
+        let clock = Instant::now();
+        let mut confirmed = clock.checked_sub(age).unwrap_or(clock);
+        if let Some(before) = confirmed_before {
+            confirmed = confirmed.max(before);
+        }
+        if unconfirmed && clock.saturating_duration_since(confirmed) >= self.max_stale() {
+            return Err(GatewayError::Unconfirmed);
+        }
+        let checked = if unconfirmed {
+            self.retry_at()
+        } else {
+            confirmed
+        };
+        let ttl = session.time_to_live(now);
+        if ttl.is_zero() {
+            return Err(GatewayError::NotLoggedIn(Rejection::NotFound));
+        }
+        Ok(Arc::new(Entry {
+            session: Arc::new(session),
+            checked,
+            confirmed,
+            ttl,
+        }))
+    }
+
+    /// The `checked` time that makes the next refresh come `REFRESH_BACKOFF` from now.
+    fn retry_at(&self) -> Instant {
+        Instant::now()
+            .checked_sub(self.revalidate_after().saturating_sub(REFRESH_BACKOFF))
+            .unwrap_or_else(Instant::now)
     }
 
     /// Logs `key` out locally: drops it and refuses it from now on, whatever is in flight.

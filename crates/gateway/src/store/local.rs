@@ -3,6 +3,7 @@
 //! configuration reloads, so a SIGHUP never drops a session.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use idbridge_session::{Backend, Session, UnixTime};
 use parking_lot::Mutex;
 
-use super::cache::{Lookup, SessionCache};
+use super::cache::{Fetched, Lookup, SessionCache};
 use super::counters::NetidCounters;
 use super::{Fetcher, SessionStore};
 use crate::error::{GatewayError, Rejection};
@@ -62,20 +63,23 @@ impl LocalStore {
     pub fn counters(&self) -> usize {
         self.counters.len()
     }
-}
 
-#[async_trait]
-impl SessionStore for LocalStore {
-    async fn get_or_fetch(
+    /// [`SessionStore::get_or_fetch`] with a fetch that may find a session confirmed a while
+    /// ago: the shared store's copy, behind this one.
+    pub async fn get_or_fetch_with<F, Fut>(
         &self,
         id: &str,
         now: UnixTime,
-        fetch: &Fetcher<'_>,
-    ) -> (Result<Arc<Session>, GatewayError>, Lookup) {
+        fetch: F,
+    ) -> (Result<Arc<Session>, GatewayError>, Lookup)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, GatewayError>>,
+    {
         if let Some(why) = self.refused.get(id) {
             return (Err(GatewayError::NotLoggedIn(why)), Lookup::Refused);
         }
-        match self.cache.get_or_fetch(id, now, fetch).await {
+        match self.cache.get_or_fetch_with(id, now, fetch).await {
             Ok((session, how)) => (Ok(session), how),
             Err(e) => {
                 if let GatewayError::NotLoggedIn(why @ (Rejection::NotFound | Rejection::Invalid)) =
@@ -86,6 +90,25 @@ impl SessionStore for LocalStore {
                 (Err(GatewayError::clone(&e)), Lookup::Miss)
             }
         }
+    }
+
+    /// The per-session Net iD counter, where the shared store keeps the authoritative one: the
+    /// last value it handed out, so a fallback to this process continues above it.
+    pub fn note_count(&self, id: &str, count: u64) {
+        self.counters.confirm(id, count);
+    }
+}
+
+#[async_trait]
+impl SessionStore for LocalStore {
+    async fn get_or_fetch(
+        &self,
+        id: &str,
+        now: UnixTime,
+        fetch: &Fetcher<'_>,
+    ) -> (Result<Arc<Session>, GatewayError>, Lookup) {
+        self.get_or_fetch_with(id, now, || async { fetch().await.map(Fetched::now) })
+            .await
     }
 
     async fn insert(&self, session: Session, now: UnixTime) -> Option<Arc<Session>> {

@@ -37,7 +37,7 @@ async fn session_status(h: &Harness, token: &str) -> (u16, Value) {
 }
 
 /// A key directory with one Ed25519 signing key, as an operator would keep it.
-fn key_dir() -> tempfile::TempDir {
+pub fn key_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&rand::random());
     let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();

@@ -1,0 +1,367 @@
+//! Two replicas and a real Redis: they behave as one. Each test starts its own `redis-server`
+//! ([`crate::redis`]) and two gateways in process, both in front of the same simulators, both
+//! holding the same signing key.
+
+use std::time::{Duration, Instant};
+
+use idbridge_gateway::RunningGateway;
+use serde_json::{Value, json};
+
+use crate::common::{self, Builder, Harness};
+use crate::ops::sample;
+use crate::redis::{self, Redis};
+
+/// Replica A (the harness's gateway), replica B, and what they share.
+struct Pair {
+    h: Harness,
+    b: RunningGateway,
+    redis: Redis,
+    _keys: tempfile::TempDir,
+}
+
+async fn pair() -> Option<Pair> {
+    pair_with(|b| b).await
+}
+
+async fn pair_with(tweak: impl FnOnce(Builder<'static>) -> Builder<'static>) -> Option<Pair> {
+    if !redis::available() {
+        return None;
+    }
+    let redis = Redis::start();
+    let keys = crate::tokens::key_dir();
+    let builder = common::builder()
+        .set("store.redis_url", redis.url())
+        .set("tokens.key_dir", keys.path().display().to_string());
+    let h = tweak(builder).start().await;
+    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
+        .await
+        .unwrap();
+    Some(Pair {
+        h,
+        b,
+        redis,
+        _keys: keys,
+    })
+}
+
+impl Pair {
+    fn a(&self) -> String {
+        self.h.gw.base_url()
+    }
+
+    fn b(&self) -> String {
+        self.b.base_url()
+    }
+
+    async fn enos_info(&self, base: &str, credential: &str) -> Value {
+        let (status, v) = self
+            .h
+            .post_json(
+                base,
+                "/enos-iam-service/v2.0/session/info",
+                Some(&format!("Bearer {credential}")),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    async fn enos_logout(&self, base: &str, id: &str) {
+        let (status, v) = self
+            .h
+            .post_json(
+                base,
+                "/enos-iam-service/v2.0/logout",
+                Some(&format!("Bearer {id}")),
+                json!({}),
+            )
+            .await;
+        assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
+    }
+
+    async fn get(&self, url: String, token: &str) -> u16 {
+        self.h
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn readyz_store(&self, admin: &str) -> String {
+        let v: Value = self
+            .h
+            .http
+            .get(format!("{admin}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["store"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Polls both replicas' `/readyz` until each reports `want`, for up to 20 s.
+    async fn until_store(&self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for admin in [self.h.gw.admin_url(), self.b.admin_url()] {
+            while self.readyz_store(&admin).await != want {
+                assert!(
+                    Instant::now() < deadline,
+                    "{admin} never reported store {want}"
+                );
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    /// Logs `id` out through `via` and measures how long until `other` refuses it (it answered
+    /// for it before). Polls, with a 2 s cap.
+    async fn propagation(&self, via: &str, other: &str, id: &str) -> Duration {
+        assert_eq!(self.enos_info(other, id).await["status"], 0);
+        self.enos_logout(via, id).await;
+        let start = Instant::now();
+        loop {
+            let v = self.enos_info(other, id).await;
+            if v["status"] == 30401 {
+                return start.elapsed();
+            }
+            assert_eq!(v["status"], 0, "{v}");
+            assert!(start.elapsed() < Duration::from_secs(2), "never refused");
+        }
+    }
+}
+
+async fn unified_token(h: &Harness, base: &str) -> String {
+    let body = json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD});
+    let (status, v) = h.post_json(base, "/idbridge/v1/login", None, body).await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face() {
+    let Some(p) = pair().await else { return };
+    let token = unified_token(&p.h, &p.a()).await;
+    let enos = p.h.enos_login().await;
+    let netid = p.h.netid_login_at(&p.a()).await;
+    // Each backend's login asks for the session once; nothing after that.
+    let upstream = (
+        p.h.enos.count("enos.session_info"),
+        p.h.netid.count("netid.get_login_status"),
+    );
+    assert_eq!(
+        p.get(format!("{}/idbridge/v1/session", p.b()), &token)
+            .await,
+        200
+    );
+    assert_eq!(
+        p.get(format!("{}/idbridge/v1/auth", p.b()), &token).await,
+        200
+    );
+    assert_eq!(p.enos_info(&p.b(), &token).await["status"], 0);
+
+    assert_eq!(p.enos_info(&p.b(), &enos).await["status"], 0);
+    let (_, v) =
+        p.h.post_json(
+            &p.b(),
+            "/api/login/status/get",
+            None,
+            json!({"SessionId": netid, "Count": "1"}),
+        )
+        .await;
+    assert_eq!(v["IsLoggedIn"], "True", "{v}");
+    // Logins through A were shared: B asked no backend.
+    let after = (
+        p.h.enos.count("enos.session_info"),
+        p.h.netid.count("netid.get_login_status"),
+    );
+    assert_eq!(after, upstream);
+    let metrics = common_metrics(&p.b.admin_url(), &p.h).await;
+    let shared = sample(&metrics, "idbridge_cache_lookups_total{result=\"shared\"}").unwrap();
+    assert!(shared >= 3.0, "{shared}");
+    // Key names carry digests under the prefix, never a session id.
+    let keys = p.redis.cli(&["--scan"]);
+    assert!(keys.lines().count() >= 3, "{keys}");
+    assert!(keys.lines().all(|k| k.starts_with("idbridge:{")), "{keys}");
+    assert!(!keys.contains(&enos) && !keys.contains(&netid), "{keys}");
+}
+
+async fn common_metrics(admin: &str, h: &Harness) -> String {
+    h.http
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_one_replica_looked_up_is_a_hit_on_the_other() {
+    let Some(p) = pair().await else { return };
+    let id = p.h.enos_login_direct().await;
+    assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
+    for _ in 0..3 {
+        assert_eq!(p.enos_info(&p.b(), &id).await["status"], 0);
+    }
+    assert_eq!(
+        p.h.enos.count("enos.session_info"),
+        1,
+        "one upstream status call in all"
+    );
+}
+
+#[tokio::test]
+async fn a_logout_on_one_replica_is_refused_on_the_other_within_100_ms() {
+    let Some(p) = pair().await else { return };
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let id = p.h.enos_login().await;
+        let (via, other) = if i % 2 == 0 {
+            (p.b(), p.a())
+        } else {
+            (p.a(), p.b())
+        };
+        times.push(p.propagation(&via, &other, &id).await);
+    }
+    times.sort();
+    let (p50, p99) = (times[times.len() / 2], times[times.len() - 1]);
+    eprintln!("revocation propagation over 20 logouts: p50 {p50:?}, max {p99:?}");
+    assert!(p99 < Duration::from_millis(100), "{times:?}");
+}
+
+#[tokio::test]
+async fn a_restarted_replica_keeps_serving_sessions_and_tokens() {
+    let Some(mut p) = pair().await else { return };
+    let token = unified_token(&p.h, &p.a()).await;
+    let id = p.h.enos_login().await;
+    let upstream = p.h.enos.count("enos.session_info");
+    p.h = p.h.restart().await;
+    assert_eq!(
+        p.get(format!("{}/idbridge/v1/session", p.a()), &token)
+            .await,
+        200
+    );
+    assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
+    assert_eq!(
+        p.h.enos.count("enos.session_info"),
+        upstream,
+        "served from the shared store"
+    );
+}
+
+#[tokio::test]
+async fn netid_counts_never_repeat_across_replicas() {
+    // Every status call goes upstream, alternately through A and B.
+    let Some(p) = pair_with(|b| b.set("cache.revalidate_after", "0s")).await else {
+        return;
+    };
+    let id = p.h.netid_login_at(&p.a()).await;
+    let upstream = p.h.netid.count("netid.get_login_status");
+    for count in 1..=200u64 {
+        let base = if count % 2 == 0 { p.a() } else { p.b() };
+        let body = json!({"SessionId": id, "Count": count.to_string()});
+        let (status, v) =
+            p.h.post_json(&base, "/api/login/status/get", None, body)
+                .await;
+        assert_eq!(
+            (status, &v["IsLoggedIn"]),
+            (200, &json!("True")),
+            "call {count}: {v}"
+        );
+    }
+    // One upstream call each: no InvalidCount had to be retried.
+    assert_eq!(p.h.netid.count("netid.get_login_status") - upstream, 200);
+    // A client's replayed Count is refused by the replica that did not see it.
+    let body = json!({"SessionId": id, "Count": "200"});
+    let (_, v) =
+        p.h.post_json(&p.b(), "/api/login/status/get", None, body)
+            .await;
+    assert_eq!(v["Status"]["Code"], "InvalidCount", "{v}");
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_across_replicas() {
+    let Some(p) = pair_with(|b| b.set("limits.login_failures_per_account", "3")).await else {
+        return;
+    };
+    let body = json!({"authType": 0, "principal": "ldap_user01", "credentials": "guess"});
+    for base in [p.a(), p.b(), p.a()] {
+        let (_, v) =
+            p.h.post_json(&base, "/enos-iam-service/v2.0/login", None, body.clone())
+                .await;
+        assert_eq!(v["status"], 30400, "{v}");
+    }
+    let (_, v) =
+        p.h.post_json(&p.b(), "/enos-iam-service/v2.0/login", None, body)
+            .await;
+    assert_eq!(v["status"], 30429, "{v}");
+    assert_eq!(p.h.enos.count("enos.login"), 3);
+}
+
+#[tokio::test]
+async fn redis_down_logs_nobody_out_and_sharing_resumes_when_it_returns() {
+    let Some(mut p) = pair().await else { return };
+    let kept = p.h.enos_login().await;
+    let ended = p.h.enos_login().await;
+    for base in [p.a(), p.b()] {
+        assert_eq!(p.enos_info(&base, &kept).await["status"], 0);
+        assert_eq!(p.enos_info(&base, &ended).await["status"], 0);
+    }
+    p.redis.kill();
+    // Cached sessions are answered on both, whatever Redis does; nobody gets a 401.
+    for _ in 0..20 {
+        for base in [p.a(), p.b()] {
+            assert_eq!(p.enos_info(&base, &kept).await["status"], 0);
+        }
+    }
+    p.until_store("degraded").await;
+    let token = unified_token(&p.h, &p.a()).await;
+    assert_eq!(
+        p.get(format!("{}/idbridge/v1/session", p.b()), &token)
+            .await,
+        200
+    );
+    assert_eq!(sample(&p.h.metrics().await, "idbridge_store_up"), Some(0.0));
+    // A logout while Redis is away holds where it was made, and is shared when Redis returns.
+    p.enos_logout(&p.b(), &ended).await;
+    assert_eq!(p.enos_info(&p.b(), &ended).await["status"], 30401);
+
+    p.redis.restart();
+    p.until_store("up").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while p.enos_info(&p.a(), &ended).await["status"] != 30401 {
+        assert!(
+            Instant::now() < deadline,
+            "the queued revocation never reached A"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(p.enos_info(&p.a(), &kept).await["status"], 0);
+    assert_eq!(sample(&p.h.metrics().await, "idbridge_store_up"), Some(1.0));
+    // And sharing works as before: a logout on A reaches B.
+    assert!(p.propagation(&p.a(), &p.b(), &kept).await < Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn without_a_redis_url_the_store_is_local() {
+    let h = common::start().await;
+    let v: Value = h
+        .http
+        .get(format!("{}/readyz", h.gw.admin_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["store"], "local", "{v}");
+    assert_eq!(sample(&h.metrics().await, "idbridge_store_up"), Some(1.0));
+}
