@@ -1,7 +1,8 @@
 # idbridge — the two commands a fresh machine needs:
 #   make demo   the gateway with both backend simulators, ready to curl
 #   make test   fmt check, clippy -D warnings, the whole test suite, every shipped config validated
-# And: make bench (load benchmark against nginx, writes benches/RESULTS.md), make bench-micro.
+# And: make demo-cluster (two replicas sharing sessions through Redis), make bench (load benchmark
+# against nginx, writes benches/RESULTS.md), make bench-micro.
 # Both install what the build needs first (Pingora needs cmake).
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.t
 # PyJWT, zeep, schemathesis, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
-.PHONY: deps test demo demo-tls tls-certs sim check-configs fmt bench bench-micro
+.PHONY: deps test demo demo-cluster demo-tls tls-certs sim check-configs fmt bench bench-micro
 
 ## deps: install the system packages and Rust components the build needs (idempotent).
 deps:
@@ -26,6 +27,13 @@ deps:
 	@if ! command -v nginx >/dev/null; then \
 		echo "installing nginx (the forward-auth check runs a real nginx)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; \
+	fi
+	@# The shared-store tests and make demo-cluster start their own redis-server on free ports; the
+	@# Debian package also starts one on 6379 that nothing here uses, so it is stopped.
+	@if ! command -v redis-server >/dev/null; then \
+		echo "installing redis-server (the shared session store of the replica tests and demo-cluster)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; \
+		{ $(SUDO) systemctl disable --now redis-server || $(SUDO) service redis-server stop; } >/dev/null 2>&1 || true; \
 	fi
 	@if ! command -v curl >/dev/null || ! command -v openssl >/dev/null; then \
 		echo "installing curl and openssl (the TLS tests make certificates and connect with both)"; \
@@ -78,6 +86,12 @@ demo-tls: deps tls-certs
 ## tls-certs: the demo PKI (CA, server and client certificates) in config/demo/tls.
 tls-certs:
 	@test -f $(TLS_DIR)/ca.pem || bash scripts/make-tls-certs.sh $(TLS_DIR)
+
+## demo-cluster: two gateway replicas (:8080 and :8081, admin :9090 and :9091) sharing sessions,
+## revocations and counters through one redis-server on 127.0.0.1:16379, with both simulators.
+## Prints curl lines that log in on one replica and log out on the other; Ctrl-C stops everything.
+demo-cluster: deps
+	CARGO="$(CARGO)" bash scripts/demo-cluster.sh
 
 ## bench: the load benchmark, idbridge against nginx on this machine (benches/load); installs
 ## nginx and wrk, builds in release mode, and writes benches/RESULTS.md. Takes about ten minutes.

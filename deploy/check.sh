@@ -102,12 +102,26 @@ have_yaml && run "dashboard: \${datasource} everywhere, every contract metric sh
     python3 deploy/checks.py dashboard deploy/grafana/dashboards/idbridge.json "$TMP/dashboard-rules.yml"
 have_yaml && run "alerts: contract metric names, severity, summary and description on every alert" \
     python3 deploy/checks.py alerts deploy/prometheus/alerts.yml
-have_yaml && run "compose: services, bind mounts, loopback-only ports, simulator wiring" \
+have_yaml && run "compose: services, bind mounts, loopback-only ports, simulators, Redis, balancer" \
     python3 deploy/checks.py compose deploy/compose.yaml
 run "dockerfile: COPY sources exist, ports, user, entrypoint, env, ignore file" \
     python3 deploy/checks.py dockerfile deploy/Dockerfile
 have_yaml && run "healthchecks: image and compose probes pass on 200, fail on 503 and on a closed port" \
     python3 deploy/checks.py healthchecks deploy/Dockerfile deploy/compose.yaml
+
+# The compose balancer's nginx.conf, through a real nginx: its paths (and its log) moved into $TMP
+# and the gateways' service names (which resolve only inside compose) replaced by the loopback
+# address.
+if command -v nginx >/dev/null; then
+    mkdir -p "$TMP/balancer"
+    sed -e "s#/tmp/#$TMP/balancer/#g" -e "s#/dev/stderr#$TMP/balancer/error.log#" \
+        -e 's#gateway-[12]:8080#127.0.0.1:8080#' \
+        deploy/nginx/compose-balancer.conf >"$TMP/balancer/nginx.conf"
+    run "nginx -t deploy/nginx/compose-balancer.conf (the compose load balancer)" \
+        nginx -t -q -p "$TMP/balancer" -c "$TMP/balancer/nginx.conf"
+else
+    skip "nginx" "not installed; deploy/nginx/compose-balancer.conf is NOT validated"
+fi
 
 # === Prometheus ===
 
@@ -177,6 +191,21 @@ EOF
         fail "kubernetes: the README's overlay does not build"
         sed 's/^/      /' "$TMP/overlay.err"
     fi
+    # "A Redis of your own": the README's block itself, on the base.
+    redis_overlay="$TMP/overlay-redis"
+    mkdir -p "$redis_overlay"
+    printf 'rediss://idbridge:check-sh@redis.overlay.test:6380' >"$redis_overlay/redis-url"
+    {
+        printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../%s\n' "$base"
+        sed -n '/^# my-idbridge\/kustomization.yaml, beside/,/^```/p' deploy/README.md | sed '$d'
+    } >"$redis_overlay/kustomization.yaml"
+    if kubectl kustomize "$redis_overlay" >"$TMP/overlay-redis.yaml" 2>"$TMP/overlay-redis.err"; then
+        run "kubernetes: the README's own-Redis overlay takes the URL from a Secret, drops Redis" \
+            python3 deploy/checks.py overlay-redis "$TMP/overlay-redis.yaml"
+    else
+        fail "kubernetes: the README's own-Redis overlay does not build"
+        sed 's/^/      /' "$TMP/overlay-redis.err"
+    fi
 else
     skip "kubernetes" "kubectl (for its built-in kustomize) or PyYAML missing"
 fi
@@ -210,12 +239,17 @@ if [ -n "$IDBRIDGE" ] && have_yaml; then
     run "check-config: deploy/kubernetes/idbridge.toml ($IDBRIDGE)" \
         env -i PATH="$PATH" "$IDBRIDGE" check-config --config deploy/kubernetes/idbridge.toml
     # What a compose gateway sees: the image's ENV, compose's environment and the env file. This
-    # catches a misspelt variable, which the gateway rejects as an unknown key.
+    # catches a misspelt variable, which the gateway rejects as an unknown key. Compose mounts
+    # deploy/keys/ at the key directory; a fresh key in $TMP stands in for it (checks.py compose
+    # checks the mount itself).
     mapfile -t compose_env < <(python3 deploy/checks.py gateway-env deploy/compose.yaml)
     mapfile -t file_env < <(grep -E '^IDBRIDGE__[A-Z_]+=' deploy/idbridge.env.example)
+    mkdir -p "$TMP/keys"
+    openssl genpkey -algorithm ed25519 -out "$TMP/keys/k1.pem" 2>/dev/null
     run "check-config: compose gateway environment + idbridge.env.example" \
         env -i PATH="$PATH" IDBRIDGE__SERVER__LISTEN=0.0.0.0:8080 IDBRIDGE__SERVER__ADMIN_LISTEN=0.0.0.0:9090 \
-        "${compose_env[@]}" "${file_env[@]}" "$IDBRIDGE" check-config
+        "${compose_env[@]}" "${file_env[@]}" IDBRIDGE__TOKENS__KEY_DIR="$TMP/keys" \
+        "$IDBRIDGE" check-config
 else
     skip "check-config" "no target/debug/idbridge yet (cargo build -p idbridge)"
 fi

@@ -44,9 +44,13 @@ METRICS = {
     "idbridge_client_connections",
     "idbridge_client_connections_limit",
     "idbridge_client_connections_closed_total",
+    "idbridge_store_up",
+    "idbridge_store_errors_total",
+    "idbridge_store_pending_revocations",
+    "idbridge_revocations_received_total",
 }
 HISTOGRAMS = {"idbridge_request_duration_seconds", "idbridge_upstream_duration_seconds"}
-MAIN_PORT, ADMIN_PORT = 8080, 9090
+MAIN_PORT, ADMIN_PORT, REDIS_PORT = 8080, 9090, 6379
 
 
 def metric_names(expr):
@@ -165,7 +169,8 @@ def check_compose(path):
     base = Path(path).parent
     doc = load_yaml(path)[0]
     services = doc.get("services", {})
-    for name in ("gateway-1", "gateway-2", "simulators", "prometheus", "grafana"):
+    for name in ("gateway-1", "gateway-2", "simulators", "redis", "balancer", "prometheus",
+                 "grafana"):
         if name not in services:
             problems.append(f"service {name} missing")
     host_ports = []
@@ -199,6 +204,13 @@ def check_compose(path):
                 problems.append(f"{name}: {key} does not point at the simulators service")
         if "IDBRIDGE__ADMIN__TOKEN" in env:
             problems.append(f"{name}: the admin token must come from the env file, not compose.yaml")
+        problems += check_compose_replica(name, services.get(name, {}), env)
+    redis = services.get("redis", {})
+    if redis.get("ports"):
+        problems.append("redis: publishes a port; only the gateways reach it, on their network")
+    if not (redis.get("healthcheck") or {}).get("test"):
+        problems.append("redis: no health check")
+    problems += check_balancer(base, services.get("balancer", {}))
     sim_cmd = services.get("simulators", {}).get("command", [])
     if sim_cmd != ["sim", "--enos", "0.0.0.0:18081", "--netid", "0.0.0.0:18082"]:
         problems.append(f"simulators: command {sim_cmd} differs from the contract's")
@@ -208,6 +220,43 @@ def check_compose(path):
     for name in ("gateway-1", "gateway-2"):
         if f"{name}:{ADMIN_PORT}" not in targets:
             problems.append(f"prometheus.yml does not scrape {name}:{ADMIN_PORT}")
+    return problems
+
+
+def check_compose_replica(name, svc, env):
+    """What makes the compose replicas one gateway: the same Redis, the same signing keys, and
+    a start that does not wait for Redis (a replica without it must still start, degraded)."""
+    problems = []
+    if env.get("IDBRIDGE__STORE__REDIS_URL") != f"redis://redis:{REDIS_PORT}":
+        problems.append(f"{name}: IDBRIDGE__STORE__REDIS_URL is not redis://redis:{REDIS_PORT}")
+    key_dir = env.get("IDBRIDGE__TOKENS__KEY_DIR")
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in svc.get("volumes", [])}
+    if not key_dir or mounts.get(key_dir) != "./keys":
+        problems.append(f"{name}: IDBRIDGE__TOKENS__KEY_DIR is not the mounted ./keys directory")
+    redis_dep = (svc.get("depends_on") or {}).get("redis")
+    if redis_dep is None:
+        problems.append(f"{name}: does not depend on redis (start order)")
+    elif isinstance(redis_dep, dict) and redis_dep.get("condition") != "service_started":
+        problems.append(f"{name}: waits for redis to be {redis_dep.get('condition')}; a gateway "
+                        "must start without Redis")
+    return problems
+
+
+def check_balancer(base, svc):
+    """The balancer publishes the main port and spreads over both replicas' main port."""
+    problems = []
+    if f"127.0.0.1:{MAIN_PORT}:{MAIN_PORT}" not in [str(p) for p in svc.get("ports", [])]:
+        problems.append(f"balancer: does not publish 127.0.0.1:{MAIN_PORT}")
+    confs = [str(v).split(":")[0] for v in svc.get("volumes", [])
+             if str(v).split(":")[1] == "/etc/nginx/nginx.conf"]
+    if not confs:
+        return problems + ["balancer: no nginx.conf mounted"]
+    conf = (base / confs[0]).read_text(encoding="utf-8") if (base / confs[0]).is_file() else ""
+    servers = re.findall(r"^\s*server\s+([\w.-]+:\d+)", conf, re.M)
+    if sorted(servers) != [f"gateway-1:{MAIN_PORT}", f"gateway-2:{MAIN_PORT}"]:
+        problems.append(f"balancer: upstream servers {servers}, not both gateways' main port")
+    if re.search(r"^\s*(ip_hash|hash|sticky)\b", conf, re.M):
+        problems.append("balancer: sticky balancing; the replicas share state, round robin it is")
     return problems
 
 
@@ -315,7 +364,10 @@ def check_kubernetes(rendered):
             problems.append(f"no {kind}")
     if problems:
         return problems
-    dep = by_kind["Deployment"][0]
+    deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
+    if "idbridge" not in deployments or "idbridge-redis" not in deployments:
+        return [f"want Deployments idbridge and idbridge-redis, got {sorted(deployments)}"]
+    dep = deployments["idbridge"]
     spec = dep["spec"]["template"]["spec"]
     (c,) = spec["containers"]
     if dep["spec"].get("replicas") != 2:
@@ -352,6 +404,9 @@ def check_kubernetes(rendered):
     if c.get("args", [])[:1] != ["run"] or "/etc/idbridge/idbridge.toml" not in c.get("args", []):
         problems.append(f"args {c.get('args')} do not run the mounted config")
     services = {s["metadata"]["name"]: s for s in by_kind["Service"]}
+    problems += check_kubernetes_redis(deployments["idbridge-redis"],
+                                       services.pop("idbridge-redis", None),
+                                       by_kind.get("NetworkPolicy", []), dep, env)
     sel = dep["spec"]["selector"]["matchLabels"]
     port_sets = []
     for svc in services.values():
@@ -373,6 +428,52 @@ def check_kubernetes(rendered):
     return problems
 
 
+def check_kubernetes_redis(dep, svc, policies, gateway, gateway_env):
+    """The shared store: one hardened pod, a Service the gateways' URL names, and a policy that
+    lets only the gateway pods in. The gateway's own readiness must not depend on it."""
+    problems = []
+    spec = dep["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    if dep["spec"].get("replicas") != 1:
+        problems.append("idbridge-redis: not exactly one replica (two would be two stores)")
+    psc, csc = spec.get("securityContext", {}), c.get("securityContext", {})
+    seccomp = (psc.get("seccompProfile") or {}).get("type")
+    if not psc.get("runAsNonRoot") or seccomp != "RuntimeDefault":
+        problems.append("idbridge-redis: pod not runAsNonRoot with RuntimeDefault seccomp")
+    if not csc.get("readOnlyRootFilesystem") or csc.get("allowPrivilegeEscalation") is not False \
+            or "ALL" not in csc.get("capabilities", {}).get("drop", []):
+        problems.append("idbridge-redis: writable root, escalation allowed or capabilities kept")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    if "emptyDir" not in volumes.get(mounts.get("/data"), {}):
+        problems.append("idbridge-redis: /data is not an emptyDir")
+    args = c.get("args", [])
+    save = args[args.index("--save") + 1:][:1] if "--save" in args else None
+    if save != [""] or "--appendonly" not in args:
+        problems.append("idbridge-redis: persistence not turned off (--save \"\" --appendonly no)")
+    if not c.get("resources", {}).get("limits", {}).get("memory"):
+        problems.append("idbridge-redis: no memory limit")
+    if svc is None:
+        return problems + ["no Service idbridge-redis"]
+    labels = dep["spec"]["selector"]["matchLabels"]
+    if any(svc["spec"]["selector"].get(k) != v for k, v in labels.items()):
+        problems.append("Service idbridge-redis: does not select the Redis pod")
+    if [p["port"] for p in svc["spec"]["ports"]] != [REDIS_PORT]:
+        problems.append(f"Service idbridge-redis: not port {REDIS_PORT}")
+    url = (gateway_env.get("IDBRIDGE__STORE__REDIS_URL") or {}).get("value")
+    if url != f"redis://idbridge-redis:{REDIS_PORT}":
+        problems.append(f"gateway: IDBRIDGE__STORE__REDIS_URL {url!r} is not the idbridge-redis "
+                        "Service")
+    gateway_labels = gateway["spec"]["selector"]["matchLabels"]
+    allowed = [peer.get("podSelector", {}).get("matchLabels")
+               for pol in policies
+               if pol["spec"]["podSelector"].get("matchLabels") == labels
+               for rule in pol["spec"].get("ingress", []) for peer in rule.get("from", [])]
+    if not allowed or any(a != gateway_labels for a in allowed):
+        problems.append("NetworkPolicy: Redis is not limited to the gateway pods")
+    return problems
+
+
 def check_overlay(rendered):
     """The README's overlay recipe: its image, config, token and keys must replace the base's."""
     problems = []
@@ -385,10 +486,28 @@ def check_overlay(rendered):
     configs = [d for d in docs if d["kind"] == "ConfigMap"]
     if not any("enos.overlay.test" in (c.get("data") or {}).get("idbridge.toml", "") for c in configs):
         problems.append("overlay: its idbridge.toml did not replace the base's")
-    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    (dep,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "idbridge"]
     image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
     if not image.startswith("registry.example.com/"):
         problems.append(f"overlay: image not replaced ({image})")
+    return problems
+
+
+def check_overlay_redis(rendered):
+    """The README's "A Redis of your own": the URL from a Secret, no in-cluster Redis left."""
+    problems = []
+    docs = [d for d in load_yaml(rendered) if d]
+    left = [f"{d['kind']}/{d['metadata']['name']}" for d in docs
+            if d["metadata"]["name"] == "idbridge-redis"]
+    if left:
+        problems.append(f"overlay: in-cluster Redis objects left: {left}")
+    (dep,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "idbridge"]
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    url = env.get("IDBRIDGE__STORE__REDIS_URL", {})
+    ref = url.get("valueFrom", {}).get("secretKeyRef", {})
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    if "value" in url or ref.get("key") not in (secrets.get(ref.get("name")) or {}).get("data", {}):
+        problems.append(f"overlay: IDBRIDGE__STORE__REDIS_URL does not come from a rendered Secret: {url}")
     return problems
 
 
@@ -406,6 +525,7 @@ def main(argv):
         "healthchecks": check_healthchecks,
         "kubernetes": check_kubernetes,
         "overlay": check_overlay,
+        "overlay-redis": check_overlay_redis,
     }
     problems = funcs[command](*args)
     for p in problems:

@@ -243,3 +243,48 @@ sni = "portal.example.com"
     assert!(c.server.tls.is_some());
     assert_eq!(c.backend("enos").unwrap().url.scheme(), "https");
 }
+
+#[test]
+fn the_store_is_local_by_default_and_a_bad_redis_url_never_shows_its_password() {
+    let config = load(&Sources::defaults_only()).unwrap();
+    assert_eq!(config.store.redis_url, None);
+    assert_eq!(config.store.key_prefix, "idbridge:");
+    assert_eq!(config.store.timeout, Duration::from_millis(250));
+
+    let sources = Sources {
+        default_file: None,
+        file: None,
+        env: env(&[
+            ("IDBRIDGE__STORE__REDIS_URL", "redis://user:hunter2@"),
+            ("IDBRIDGE__STORE__KEY_PREFIX", "a {tag}"),
+            ("IDBRIDGE__STORE__TIMEOUT", "1m"),
+            ("IDBRIDGE__STORE__CA_FILE", "/nonexistent/ca.pem"),
+        ]),
+    };
+    let err = load(&sources).unwrap_err();
+    let text = err.to_string();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "store.redis_url",
+            "store.key_prefix",
+            "store.timeout",
+            "store.ca_file",
+            "store.ca_file"
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+
+    let sources = Sources {
+        default_file: None,
+        file: None,
+        env: env(&[(
+            "IDBRIDGE__STORE__REDIS_URL",
+            "redis://user:hunter2@127.0.0.1:6379/0",
+        )]),
+    };
+    let config = load(&sources).unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}

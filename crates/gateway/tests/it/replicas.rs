@@ -351,6 +351,20 @@ async fn redis_down_logs_nobody_out_and_sharing_resumes_when_it_returns() {
 }
 
 #[tokio::test]
+async fn a_replica_started_while_redis_is_down_serves_then_shares_when_it_comes() {
+    let Some(mut p) = pair().await else { return };
+    p.redis.kill();
+    p.h = p.h.restart().await;
+    p.until_store("degraded").await;
+    let id = p.h.enos_login().await;
+    assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
+    p.redis.restart();
+    p.until_store("up").await;
+    // Sharing works without a restart: a logout on B reaches A.
+    assert!(p.propagation(&p.b(), &p.a(), &id).await < Duration::from_millis(100));
+}
+
+#[tokio::test]
 async fn without_a_redis_url_the_store_is_local() {
     let h = common::start().await;
     let v: Value = h
