@@ -182,6 +182,12 @@ impl Inner {
         self.link.call("index", index).await;
     }
 
+    /// Drops the copy of a session its backend no longer knows (no marker: nothing was revoked).
+    async fn drop_copy(&self, id: &str) {
+        let del = self.link.calls().del::<i64, _>(self.keys.session(id));
+        self.link.call("save", del).await;
+    }
+
     /// Revokes `id` in Redis and tells every replica; false when Redis could not be reached.
     async fn share_revocation(&self, id: &str, ttl: Duration) -> Option<Option<Bytes>> {
         let keys = vec![self.keys.session(id), self.keys.revoked(id)];
@@ -293,6 +299,11 @@ impl SessionStore for RedisStore {
                         Ok(fresh) => {
                             inner.save(&fresh, now).await;
                             Ok(Fetched::now(fresh))
+                        }
+                        // The session ended at its backend: so does the copy.
+                        Err(e @ GatewayError::NotLoggedIn(_)) => {
+                            inner.drop_copy(id).await;
+                            Err(e)
                         }
                         // The backend cannot answer: the copy, within cache.max_stale.
                         Err(GatewayError::Upstream(_)) => Ok(Fetched {

@@ -165,6 +165,24 @@ async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face()
         200
     );
     assert_eq!(p.enos_info(&p.b(), &token).await["status"], 0);
+    let soap = format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetSession xmlns="urn:idbridge:v1"><Token>{token}</Token></GetSession></s:Body></s:Envelope>"#
+    );
+    let resp =
+        p.h.http
+            .post(format!("{}/idbridge/soap", p.b()))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(soap)
+            .send()
+            .await
+            .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("John Doe") || text.contains(common::DEMO_PRINCIPAL),
+        "{text}"
+    );
 
     assert_eq!(p.enos_info(&p.b(), &enos).await["status"], 0);
     let (_, v) =
@@ -362,6 +380,28 @@ async fn a_replica_started_while_redis_is_down_serves_then_shares_when_it_comes(
     p.until_store("up").await;
     // Sharing works without a restart: a logout on B reaches A.
     assert!(p.propagation(&p.b(), &p.a(), &id).await < Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn a_replica_that_may_have_missed_revocations_catches_up_when_it_reconnects() {
+    let Some(p) = pair().await else { return };
+    let id = p.h.enos_login().await;
+    assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
+    // A revocation whose message A never got: only the marker in Redis.
+    let marker = format!("idbridge:{{{}}}:r", idbridge_gateway::store::handle(&id));
+    assert_eq!(p.redis.cli(&["SET", &marker, "1", "PX", "60000"]), "OK");
+    assert_eq!(
+        p.enos_info(&p.a(), &id).await["status"],
+        0,
+        "memory answers"
+    );
+    // The pub/sub connections drop; on reconnecting, A checks its memory against the markers.
+    p.redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p.enos_info(&p.a(), &id).await["status"] != 30401 {
+        assert!(Instant::now() < deadline, "A never caught up");
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test]

@@ -59,32 +59,36 @@ impl Listener {
     /// After messages may have been missed (a reconnect, a lagging receiver): drops from memory
     /// every session Redis holds a marker for.
     async fn resync(&self) {
-        let ids: Vec<String> = self
+        let sessions = self
             .l1
             .sessions(UnixTime::from_system(std::time::SystemTime::now()))
-            .await
-            .iter()
-            .map(|s| s.id.expose().to_owned())
-            .collect();
+            .await;
         let mut dropped = 0usize;
-        for batch in ids.chunks(RESYNC_BATCH) {
-            for id in batch {
-                let exists = self.link.calls().exists::<i64, _>(self.keys.revoked(id));
-                match self.link.call("load", exists).await {
-                    Some(1..) => {
-                        self.l1.revoke(id).await;
-                        dropped += 1;
-                    }
-                    Some(_) => {}
-                    None => return,
+        // One round trip per batch: a pipeline of EXISTS (one key each, so Cluster routes them).
+        for batch in sessions.chunks(RESYNC_BATCH) {
+            let pipeline = self.link.client.pipeline();
+            let markers = async {
+                for s in batch {
+                    pipeline
+                        .exists::<(), _>(self.keys.revoked(s.id.expose()))
+                        .await?;
+                }
+                pipeline.all::<Vec<i64>>().await
+            };
+            let Some(markers) = self.link.call("load", markers).await else {
+                return;
+            };
+            for (s, marker) in batch.iter().zip(markers) {
+                if marker > 0 {
+                    self.l1.revoke(s.id.expose()).await;
+                    dropped += 1;
                 }
             }
-            tokio::task::yield_now().await;
         }
         if dropped > 0 {
             tracing::info!(
                 dropped,
-                "sessions revoked elsewhere while unreachable, dropped"
+                "sessions revoked on other replicas while this one may have missed it, dropped"
             );
         }
     }
