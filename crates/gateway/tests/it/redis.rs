@@ -12,6 +12,8 @@ pub struct Redis {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// TLS only, with this PKI's server certificate (scripts/make-tls-certs.sh).
+    tls: Option<std::path::PathBuf>,
 }
 
 /// Whether this machine can run the Redis tests (required under `make test`).
@@ -21,6 +23,15 @@ pub fn available() -> bool {
 
 impl Redis {
     pub fn start() -> Redis {
+        Self::start_with(None)
+    }
+
+    /// A server that speaks TLS only, with `pki`'s server certificate for 127.0.0.1.
+    pub fn start_tls(pki: &std::path::Path) -> Redis {
+        Self::start_with(Some(pki.to_path_buf()))
+    }
+
+    fn start_with(tls: Option<std::path::PathBuf>) -> Redis {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..10 {
             // A free port now; another process may take it before Redis binds, then try again.
@@ -29,11 +40,12 @@ impl Redis {
                 .local_addr()
                 .unwrap()
                 .port();
-            if let Some(child) = spawn(port, dir.path()) {
+            if let Some(child) = spawn(port, dir.path(), tls.as_deref()) {
                 return Redis {
                     child: Some(child),
                     port,
                     dir,
+                    tls,
                 };
             }
         }
@@ -41,7 +53,12 @@ impl Redis {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server at once (SIGKILL): what a crash looks like to its clients.
@@ -56,7 +73,7 @@ impl Redis {
     pub fn restart(&mut self) {
         self.kill();
         for _ in 0..50 {
-            if let Some(child) = spawn(self.port, self.dir.path()) {
+            if let Some(child) = spawn(self.port, self.dir.path(), self.tls.as_deref()) {
                 self.child = Some(child);
                 return;
             }
@@ -84,9 +101,22 @@ impl Drop for Redis {
 }
 
 /// A server on `port`, once it says it is ready; `None` when it exits first (port taken).
-fn spawn(port: u16, dir: &std::path::Path) -> Option<Child> {
-    let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+fn spawn(port: u16, dir: &std::path::Path, tls: Option<&std::path::Path>) -> Option<Child> {
+    let mut command = Command::new("redis-server");
+    match tls {
+        None => command.args(["--port", &port.to_string()]),
+        Some(pki) => command
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(["--tls-auth-clients", "no"])
+            .arg("--tls-cert-file")
+            .arg(pki.join("server.pem"))
+            .arg("--tls-key-file")
+            .arg(pki.join("server-key.pem"))
+            .arg("--tls-ca-cert-file")
+            .arg(pki.join("ca.pem")),
+    };
+    let mut child = command
+        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
         .arg("--dir")
         .arg(dir)

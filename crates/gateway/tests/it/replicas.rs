@@ -405,6 +405,49 @@ async fn a_replica_that_may_have_missed_revocations_catches_up_when_it_reconnect
 }
 
 #[tokio::test]
+async fn replicas_share_over_tls_and_never_without_a_verified_certificate() {
+    if !redis::available() {
+        return;
+    }
+    let pki = common::pki();
+    let redis = Redis::start_tls(pki.path());
+    let ca = pki.path().join("ca.pem").display().to_string();
+    let h = common::builder()
+        .set("store.redis_url", redis.url())
+        .set("store.ca_file", ca.clone())
+        .start()
+        .await;
+    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
+        .await
+        .unwrap();
+    assert_eq!(b.runtime().store.state(), "up");
+    let id = h.enos_login().await;
+    let upstream = h.enos.count("enos.session_info");
+    let (_, v) = h
+        .post_json(
+            &b.base_url(),
+            "/enos-iam-service/v2.0/session/info",
+            Some(&format!("Bearer {id}")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["status"], 0, "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        upstream,
+        "shared over TLS"
+    );
+
+    // Without the CA, the server's certificate is not trusted: degraded, never in the clear.
+    let mut config = h.config.clone();
+    config.store.ca_file = None;
+    let untrusting = RunningGateway::start_with(config, h.kinds.clone())
+        .await
+        .unwrap();
+    assert_eq!(untrusting.runtime().store.state(), "degraded");
+}
+
+#[tokio::test]
 async fn without_a_redis_url_the_store_is_local() {
     let h = common::start().await;
     let v: Value = h
