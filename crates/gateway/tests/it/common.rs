@@ -311,7 +311,12 @@ impl Harness {
 
     /// The admin listener's `/metrics` page.
     pub async fn metrics(&self) -> String {
-        let url = format!("{}/metrics", self.gw.admin_url());
+        self.metrics_at(&self.gw.admin_url()).await
+    }
+
+    /// The `/metrics` page of the admin listener at `admin` (another replica's).
+    pub async fn metrics_at(&self, admin: &str) -> String {
+        let url = format!("{admin}/metrics");
         self.http
             .get(url)
             .send()

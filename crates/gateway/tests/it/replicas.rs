@@ -200,7 +200,7 @@ async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face()
         p.h.netid.count("netid.get_login_status"),
     );
     assert_eq!(after, upstream);
-    let metrics = common_metrics(&p.b.admin_url(), &p.h).await;
+    let metrics = p.h.metrics_at(&p.b.admin_url()).await;
     let shared = sample(&metrics, "idbridge_cache_lookups_total{result=\"shared\"}").unwrap();
     assert!(shared >= 3.0, "{shared}");
     // Key names carry digests under the prefix, never a session id.
@@ -208,17 +208,6 @@ async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face()
     assert!(keys.lines().count() >= 3, "{keys}");
     assert!(keys.lines().all(|k| k.starts_with("idbridge:{")), "{keys}");
     assert!(!keys.contains(&enos) && !keys.contains(&netid), "{keys}");
-}
-
-async fn common_metrics(admin: &str, h: &Harness) -> String {
-    h.http
-        .get(format!("{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -450,15 +439,6 @@ async fn replicas_share_over_tls_and_never_without_a_verified_certificate() {
 #[tokio::test]
 async fn without_a_redis_url_the_store_is_local() {
     let h = common::start().await;
-    let v: Value = h
-        .http
-        .get(format!("{}/readyz", h.gw.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["store"], "local", "{v}");
+    assert_eq!(h.gw.runtime().store.state(), "local");
     assert_eq!(sample(&h.metrics().await, "idbridge_store_up"), Some(1.0));
 }
