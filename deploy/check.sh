@@ -196,7 +196,8 @@ EOF
     mkdir -p "$redis_overlay"
     printf 'rediss://idbridge:check-sh@redis.overlay.test:6380' >"$redis_overlay/redis-url"
     {
-        printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../%s\n' "$base"
+        # A sibling of $overlay: the same relative base.
+        printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n' "$base"
         sed -n '/^# my-idbridge\/kustomization.yaml, beside/,/^```/p' deploy/README.md | sed '$d'
     } >"$redis_overlay/kustomization.yaml"
     if kubectl kustomize "$redis_overlay" >"$TMP/overlay-redis.yaml" 2>"$TMP/overlay-redis.err"; then
