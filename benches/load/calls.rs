@@ -1,9 +1,10 @@
-//! The HTTP calls the benchmark makes itself: logins that give it sessions to measure, and the
-//! bodies of the Net iD status calls.
+//! The HTTP calls the benchmark makes itself: logins that give it sessions to measure, the
+//! bodies of the Net iD status calls, and reading a gateway's metrics.
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 
+use crate::report::Lookups;
 use crate::{DEMO_PASSWORD, DEMO_PRINCIPAL, NETID_NS};
 
 pub async fn post(
@@ -74,4 +75,38 @@ pub fn soap_status(session_id: &str, count: &str) -> String {
     format!(
         r#"<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetLoginStatus xmlns="{NETID_NS}"><Info><SessionId>{session_id}</SessionId><Count>{count}</Count></Info></GetLoginStatus></s:Body></s:Envelope>"#
     )
+}
+
+/// The gateway's `idbridge_cache_lookups_total` counters by result (hit, miss, coalesced, stale,
+/// shared: read from Redis, not this replica's memory).
+pub async fn cache_metrics(http: &reqwest::Client, admin: &str) -> anyhow::Result<Lookups> {
+    let text = metrics(http, admin).await?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix("idbridge_cache_lookups_total{result=\""))
+        .filter_map(|l| {
+            let (result, rest) = l.split_once('"')?;
+            let n = rest.rsplit(' ').next()?.parse::<f64>().ok()? as u64;
+            Some((result.to_owned(), n))
+        })
+        .collect())
+}
+
+/// The gateway's `/metrics` text (Prometheus format).
+pub async fn metrics(http: &reqwest::Client, admin: &str) -> anyhow::Result<String> {
+    Ok(http
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?)
+}
+
+/// The value of the unlabelled counter `name` in a `/metrics` text.
+pub fn counter(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
 }

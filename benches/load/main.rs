@@ -7,12 +7,17 @@
 //!   GetLoginStatus over REST and over SOAP, and (f) nginx serving the bytes of (d) as a static
 //!   file, the ceiling for one HTTP hop on loopback;
 //!
+//! - two replicas sharing sessions through Redis ([`replicas`]): a lookup answered from replica
+//!   A's memory (r-l1) and one answered from Redis by replica B (r-l2), and how long a logout on
+//!   one replica takes to reach the other (`--skip-replicas` leaves them out, `--replicas-only`
+//!   runs nothing else);
+//!
 //! then resident memory per cached session at a million sessions, and how many upstream calls
 //! 1000 concurrent misses for one session make. It writes `benches/RESULTS.md`: the machine, the
 //! command, the table and the targets, above a hand-written analysis that is kept across runs.
 //!
-//! Scenarios run in rounds (a b c d e f, a b c …) and each is reported by its median round, so a
-//! slow minute on a shared machine lands in every scenario alike rather than in one.
+//! Scenarios run in rounds (a b c d e f r-l1 r-l2, a b c …) and each is reported by its median
+//! round, so a slow minute on a shared machine lands in every scenario alike rather than in one.
 
 /// The allocator the `idbridge` binary uses, so the memory measurement (made in this binary)
 /// counts what the gateway would hold.
@@ -22,11 +27,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod calls;
 mod memory;
 mod procs;
+mod replicas;
 mod report;
 mod wrk;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,8 +41,8 @@ use idbridge_session::Backend;
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
-use crate::calls::{enos_login, netid_login, post, soap_status};
-use crate::report::{Coalescing, Lookups, Memory, Report, Row};
+use crate::calls::{cache_metrics, enos_login, netid_login, post, soap_status};
+use crate::report::{Coalescing, Report, Row, delta};
 use crate::wrk::{Call, Counted, Load, Measured};
 
 const DEMO_PRINCIPAL: &str = "portal_test01";
@@ -73,6 +78,15 @@ struct Cli {
     /// Concurrent misses for one session in the coalescing check.
     #[arg(long, default_value_t = 1000)]
     misses: usize,
+    /// Leave out the two replicas sharing Redis (r-l1, r-l2, revocation propagation).
+    #[arg(long)]
+    skip_replicas: bool,
+    /// Only the two replicas: no single-process rows, coalescing check or memory measurement.
+    #[arg(long, conflicts_with = "skip_replicas")]
+    replicas_only: bool,
+    /// Logouts timed until the other replica refuses the session.
+    #[arg(long, default_value_t = 200)]
+    revocations: usize,
     /// Where the report goes.
     #[arg(long, default_value = "benches/RESULTS.md")]
     out: PathBuf,
@@ -152,6 +166,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         &tls,
         enos.local_addr(),
         netid.local_addr(),
+        &[],
     )?;
     eprintln!("gateway on {} (pid {})", gateway.base, gateway.proc.pid());
     let ca = reqwest::Certificate::from_pem(&std::fs::read(tls.join("ca.pem"))?)?;
@@ -184,6 +199,19 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     for _ in 0..4 * load.connections {
         netid_ids.push(netid_login(&http, &gateway.base, &repo).await?);
     }
+    let setup = replicas::Setup {
+        binary: &binary,
+        repo: &repo,
+        dir: &dir,
+        tls: &tls,
+        enos: enos.local_addr(),
+        netid: netid.local_addr(),
+    };
+    let mut replicas = if cli.skip_replicas {
+        None
+    } else {
+        Some(replicas::Replicas::start(&setup, &http).await?)
+    };
     let json_post = |url: String, auth: Option<&str>, body: String| Call {
         method: "POST",
         url,
@@ -193,10 +221,11 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             .collect(),
         body,
         counted: None,
+        cycled: None,
     };
     let org_info = "/enos-iam-service/v2.0/organization/info";
     let org_body = json!({ "id": org }).to_string();
-    let scenarios = [
+    let mut scenarios = vec![
         Scenario {
             key: "a",
             what: "simulator directly (EnOS organization/info)",
@@ -302,6 +331,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                         after: after.into(),
                     })
                 },
+                cycled: None,
             },
         },
         Scenario {
@@ -314,9 +344,15 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                 headers: Vec::new(),
                 body: String::new(),
                 counted: None,
+                cycled: None,
             },
         },
     ];
+    if cli.replicas_only {
+        scenarios.clear();
+    }
+    let single = scenarios.len();
+    scenarios.extend(replicas.iter().flat_map(|r| r.scenarios()));
 
     // Every scenario must answer what it claims before it is timed: a fast error is no result.
     for s in &scenarios {
@@ -338,6 +374,9 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     };
     for s in &scenarios {
         blocking_wrk(&s.call, warm, next_first(), &dir, s.key).await?;
+    }
+    if let Some(r) = &mut replicas {
+        r.mark(&http).await?;
     }
     let tick = procs::ticks_per_second();
     let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
@@ -364,18 +403,30 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let upstream_after = enos.count("enos.session_info") + netid.count("netid.get_login_status");
     let gateway_rss = gateway.proc.rss_bytes().ok();
 
-    let rows = scenarios
+    let mut rows = scenarios
         .iter()
         .zip(runs)
         .map(|(s, runs)| Row::from_runs(s.key, s.what, runs))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let replicas = match replicas {
+        Some(r) => Some(
+            r.finish(&http, rows.split_off(single), cli.revocations)
+                .await?,
+        ),
+        None => None,
+    };
 
-    let coalescing = coalescing(&http, &enos, &gateway, cli.misses).await?;
+    let coalescing = if cli.replicas_only {
+        None
+    } else {
+        Some(coalescing(&http, &enos, &gateway, cli.misses).await?)
+    };
     drop(nginx);
     drop(gateway);
     let memory = [Backend::ENOS, Backend::NETID]
         .into_iter()
-        .map(|b| memory_child(b, cli.sessions))
+        .filter(|_| !cli.replicas_only)
+        .map(|b| memory::in_child(b, cli.sessions))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let report = Report {
@@ -388,6 +439,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         gateway_rss,
         coalescing,
         memory,
+        replicas,
     };
     let out = repo.join(&cli.out);
     report.write(&out)?;
@@ -488,61 +540,5 @@ async fn coalescing(
         answered_ok: ok,
         upstream_calls: enos.count("enos.session_info") - before,
         lookups: delta(&metrics_before, &metrics_after),
-    })
-}
-
-/// The gateway's `idbridge_cache_lookups_total` counters by result (hit, miss, coalesced, stale).
-async fn cache_metrics(http: &reqwest::Client, admin: &str) -> anyhow::Result<Lookups> {
-    let text = http
-        .get(format!("{admin}/metrics"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.strip_prefix("idbridge_cache_lookups_total{result=\""))
-        .filter_map(|l| {
-            let (result, rest) = l.split_once('"')?;
-            let n = rest.rsplit(' ').next()?.parse::<f64>().ok()? as u64;
-            Some((result.to_owned(), n))
-        })
-        .collect())
-}
-
-/// What happened between two readings of the counters.
-fn delta(before: &Lookups, after: &Lookups) -> Lookups {
-    after
-        .iter()
-        .map(|(k, n)| {
-            (
-                k.clone(),
-                n.saturating_sub(before.get(k).copied().unwrap_or(0)),
-            )
-        })
-        .collect()
-}
-
-/// Runs the memory measurement in a fresh process of this same binary.
-fn memory_child(backend: Backend, sessions: u64) -> anyhow::Result<Memory> {
-    let name = backend.as_str();
-    eprintln!("caching {sessions} {name} sessions in a fresh process…");
-    let out = Command::new(std::env::current_exe()?)
-        .args(["memory", "--backend", name, "--sessions"])
-        .arg(sessions.to_string())
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "memory measurement failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    Ok(Memory {
-        backend: name,
-        sessions,
-        bytes_per_session: v["bytes_per_session"]
-            .as_f64()
-            .context("no bytes_per_session")?,
-        rss_after: v["rss_after"].as_u64().unwrap_or(0),
     })
 }

@@ -9,15 +9,17 @@
 //! a login. The figure is the growth of `VmRSS` divided by the number of sessions, so it includes
 //! moka's bookkeeping, the key, the `Arc`s and the allocator's overhead, not only the session.
 
+use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 use idbridge_benches::{NOW, enos_id, enos_session, netid_id, netid_session};
 use idbridge_gateway::store::{LocalStore, SessionStore};
 use idbridge_session::Backend;
 use serde_json::{Value, json};
 
 use crate::procs::rss_of;
+use crate::report::Memory;
 
 /// What one measurement found; printed as JSON by the child, read by the parent.
 pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
@@ -56,6 +58,30 @@ pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {
         "rss_after": after,
         "bytes_per_session": after.saturating_sub(before) as f64 / sessions as f64,
     }))
+}
+
+/// Runs the memory measurement in a fresh process of this same binary.
+pub fn in_child(backend: Backend, sessions: u64) -> anyhow::Result<Memory> {
+    let name = backend.as_str();
+    eprintln!("caching {sessions} {name} sessions in a fresh process…");
+    let out = Command::new(std::env::current_exe()?)
+        .args(["memory", "--backend", name, "--sessions"])
+        .arg(sessions.to_string())
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "memory measurement failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    Ok(Memory {
+        backend: name,
+        sessions,
+        bytes_per_session: v["bytes_per_session"]
+            .as_f64()
+            .context("no bytes_per_session")?,
+        rss_after: v["rss_after"].as_u64().unwrap_or(0),
+    })
 }
 
 fn rss() -> anyhow::Result<u64> {

@@ -1,7 +1,7 @@
-//! The processes under test: the release `idbridge` gateway and nginx. Each is stopped when its
-//! handle drops, so a failed run leaves nothing listening behind.
+//! The processes under test: the release `idbridge` gateway, nginx and redis-server. Each is
+//! stopped when its handle drops, so a failed run leaves nothing listening behind.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -104,9 +104,10 @@ pub struct Gateway {
     pub tls: String,
 }
 
-/// Starts `idbridge run` on ephemeral ports in front of the two simulators. Its logs (JSON, one
-/// access line per request, as in production) go to `dir/gateway.log`. Ready when it prints its
-/// addresses: the listeners are bound before that line.
+/// Starts `idbridge run` on ephemeral ports in front of the two simulators, with `env` on top of
+/// its configuration (`IDBRIDGE__SECTION__KEY`). Its configuration and logs (JSON, one access line
+/// per request, as in production) are in `dir`, `gateway.toml` and `gateway.log`. Ready when it
+/// prints its addresses: the listeners are bound before that line.
 pub fn gateway(
     binary: &Path,
     repo: &Path,
@@ -114,7 +115,9 @@ pub fn gateway(
     tls: &Path,
     enos: SocketAddr,
     netid: SocketAddr,
+    env: &[(&str, String)],
 ) -> anyhow::Result<Gateway> {
+    std::fs::create_dir_all(dir)?;
     let config = dir.join("gateway.toml");
     let (cert, key) = (
         tls.join("server.pem").display().to_string(),
@@ -149,6 +152,7 @@ level = "info"
         .arg("run")
         .arg("--config")
         .arg(&config)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(repo)
         .stdout(Stdio::piped())
         .stderr(log)
@@ -282,8 +286,59 @@ http {{
     })
 }
 
-/// A port nothing listens on now. nginx binds it itself a moment later; another process taking it
-/// in between would make nginx fail to start, loudly, never measure the wrong thing.
+/// A redis-server of the benchmark's own: loopback only, no persistence, on a free port.
+#[derive(Debug)]
+pub struct Redis {
+    pub proc: Proc,
+    /// `redis://127.0.0.1:P`
+    pub url: String,
+}
+
+/// Starts redis-server with its data directory and log (`redis.log`) in `dir`. Ready when it
+/// says it accepts connections.
+pub fn redis(dir: &Path) -> anyhow::Result<Redis> {
+    std::fs::create_dir_all(dir)?;
+    let port = free_port()?;
+    let mut child = Command::new("redis-server")
+        .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting redis-server (make deps installs it)")?;
+    let stdout = child.stdout.take().context("redis-server stdout")?;
+    let proc = Proc {
+        name: "redis-server",
+        child,
+    };
+    // The log is read to its end, into the file: a pipe nobody reads would stall the server.
+    let log_path = dir.join("redis.log");
+    let mut log = std::fs::File::create(&log_path)?;
+    let (ready, started) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if line.contains("Ready to accept connections") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    // An early exit (the port taken meanwhile) ends the reader and this wait with it.
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| anyhow::anyhow!("redis-server did not start: see {}", log_path.display()))?;
+    Ok(Redis {
+        proc,
+        url: format!("redis://127.0.0.1:{port}"),
+    })
+}
+
+/// A port nothing listens on now. nginx (or redis-server) binds it itself a moment later; another
+/// process taking it in between would make it fail to start, loudly, never measure the wrong
+/// thing.
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

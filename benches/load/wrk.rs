@@ -16,6 +16,8 @@ pub struct Call {
     /// Net iD status calls: the gateway refuses a repeated `Count`, as the portal does, so each
     /// request names one of several sessions and a count above that session's last one.
     pub counted: Option<Counted>,
+    /// Calls that name many sessions in a header (EnOS bearers): see [`Cycled`].
+    pub cycled: Option<Cycled>,
 }
 
 /// A body `before {session} between {count} after`, each request for a session not in flight.
@@ -30,6 +32,16 @@ pub struct Counted {
     pub before: String,
     pub between: String,
     pub after: String,
+}
+
+/// A header set to `prefix value` with the next of `values` on every request; each wrk thread
+/// cycles through its own slice, so the sessions are spread over the run evenly. The header's
+/// fixed value in [`Call::headers`] is what the one-off check before the run sends.
+#[derive(Clone, Debug)]
+pub struct Cycled {
+    pub header: &'static str,
+    pub prefix: String,
+    pub values: Vec<String>,
 }
 
 /// What the gateway answers to a refused `Count` (REST `Status` and SOAP `<Status>` alike).
@@ -73,7 +85,38 @@ pub fn script(call: &Call, threads: u32, first_count: u64) -> String {
     if let Some(c) = &call.counted {
         lua.push_str(&counted_script(c, threads, first_count));
     }
+    if let Some(c) = &call.cycled {
+        lua.push_str(&cycled_script(c, threads));
+    }
     lua
+}
+
+/// See [`Cycled`].
+fn cycled_script(c: &Cycled, threads: u32) -> String {
+    let values = c
+        .values
+        .iter()
+        .map(|v| long_string(v))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (header, prefix) = (long_string(c.header), long_string(&c.prefix));
+    format!(
+        r#"
+local values = {{ {values} }}
+local per = math.floor(#values / {threads})
+local next_id = 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+local at = 0
+function request()
+  at = at % per + 1
+  wrk.headers[ {header} ] = {prefix} .. values[id * per + at]
+  return wrk.format()
+end
+"#
+    )
 }
 
 /// See [`Counted`]. `done` prints the refused answers of all threads as a line `parse` reads as
@@ -160,6 +203,18 @@ pub fn run(
     dir: &Path,
     name: &str,
 ) -> anyhow::Result<Measured> {
+    ensure!(
+        call.counted.is_none() || call.cycled.is_none(),
+        "{name}: a call is counted or cycled, not both (each script has its own `request`)"
+    );
+    if let Some(c) = &call.cycled {
+        ensure!(
+            c.values.len() >= load.threads as usize,
+            "{name}: {} values for {} wrk threads",
+            c.values.len(),
+            load.threads
+        );
+    }
     if let Some(c) = &call.counted {
         ensure!(
             c.sessions.len() >= 4 * load.connections as usize,
@@ -299,10 +354,31 @@ Transfer/sec:     50.00MB
             headers: vec![("SOAPAction", "\"a\"".into())],
             body: "<a>]]</a>".into(),
             counted: None,
+            cycled: None,
         };
         let lua = script(&call, 1, 1);
         assert!(lua.contains("wrk.method = \"POST\""));
         assert!(lua.contains("wrk.body = [[<a>]]</a>]]") || lua.contains("[=[<a>]]</a>]=]"));
         assert!(lua.contains("wrk.headers[\"SOAPAction\"] = [[\"a\"]]"));
+    }
+
+    #[test]
+    fn cycled_calls_set_the_header_per_request() {
+        let call = Call {
+            method: "POST",
+            url: "http://x/".into(),
+            headers: Vec::new(),
+            body: "{}".into(),
+            counted: None,
+            cycled: Some(Cycled {
+                header: "Authorization",
+                prefix: "Bearer ".into(),
+                values: vec!["s1".into(), "s2".into()],
+            }),
+        };
+        let lua = script(&call, 2, 1);
+        assert!(lua.contains("local values = { [[s1]], [[s2]] }"));
+        // Spaced: `[[[` would open a long string.
+        assert!(lua.contains("wrk.headers[ [[Authorization]] ] = [[Bearer ]] .. values"));
     }
 }
