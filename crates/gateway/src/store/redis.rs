@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fred::prelude::{KeysInterface, LuaInterface, PubsubInterface, SetsInterface};
+use fred::prelude::{KeysInterface, LuaInterface, SetsInterface};
 use idbridge_session::{Backend, Session, UnixTime};
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -99,7 +99,7 @@ impl RedisStore {
             keys: Keys::new(&store.key_prefix),
             instance: format!("{:016x}", rand::random::<u64>()),
             pending: Mutex::default(),
-            revalidate_after: AtomicU64::new(codec::millis(cache.revalidate_after)),
+            revalidate_after: AtomicU64::new(exact_millis(cache.revalidate_after)),
             metrics,
             stop,
         });
@@ -256,8 +256,7 @@ impl SessionStore for RedisStore {
         let inner = &self.inner;
         if inner.link.connected(Duration::from_secs(2)).await && inner.link.ping().await {
             inner.link.set_up(true);
-            let subscribe = inner.link.subscriber.subscribe(inner.keys.channel());
-            inner.link.attempt("subscribe", subscribe).await;
+            inner.link.subscribe(inner.keys.channel()).await;
         } else {
             inner.link.set_up(false);
             tracing::warn!(
@@ -562,11 +561,16 @@ impl SessionStore for RedisStore {
     fn set_revalidate_after(&self, revalidate_after: Duration) {
         self.inner
             .revalidate_after
-            .store(codec::millis(revalidate_after), Ordering::Relaxed);
+            .store(exact_millis(revalidate_after), Ordering::Relaxed);
         self.inner.l1.set_revalidate_after(revalidate_after);
     }
 
     fn set_max_stale(&self, max_stale: Duration) {
         self.inner.l1.set_max_stale(max_stale);
     }
+}
+
+/// Milliseconds, zero kept zero (`revalidate_after = 0` means every lookup asks the backend).
+fn exact_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::clients::{Client, SubscriberClient, WithOptions};
-use fred::prelude::{ClientLike, Error as RedisError};
+use fred::prelude::{ClientLike, Error as RedisError, PubsubInterface};
 use fred::types::Builder;
 use fred::types::config::{Config as RedisConfig, Options, ReconnectPolicy, TlsConfig};
 
@@ -153,6 +153,21 @@ impl Link {
         }
         self.set_up(false);
         None
+    }
+
+    /// Subscribes the pub/sub connection to `channel` (again: Redis ignores a repeat). A failure
+    /// is counted but does not mark the link down: the subscriber has a connection of its own,
+    /// which may come back a moment after the command connection, and fred re-subscribes it by
+    /// itself once it does.
+    pub async fn subscribe(&self, channel: &str) {
+        let result = tokio::time::timeout(self.timeout, self.subscriber.subscribe(channel)).await;
+        if !matches!(result, Ok(Ok(()))) {
+            self.metrics
+                .store_errors
+                .with_label_values(&["subscribe"])
+                .inc();
+            tracing::debug!("revocation channel not subscribed yet; the client retries");
+        }
     }
 
     /// Whether Redis answers a PING now.

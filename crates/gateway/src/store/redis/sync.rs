@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fred::prelude::{EventInterface, KeysInterface, PubsubInterface};
+use fred::prelude::{EventInterface, KeysInterface};
 use idbridge_session::UnixTime;
 use tokio::sync::watch;
 
@@ -110,8 +110,7 @@ pub(super) async fn health_loop(inner: std::sync::Weak<Inner>, mut stop: watch::
         if up {
             inner.link.set_up(true);
             if !was_up {
-                let subscribe = inner.link.subscriber.subscribe(inner.keys.channel());
-                inner.link.attempt("subscribe", subscribe).await;
+                inner.link.subscribe(inner.keys.channel()).await;
             }
             inner.drain_pending().await;
             if !was_up {
