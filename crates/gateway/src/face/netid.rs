@@ -3,7 +3,8 @@
 //! Both bindings carry the same messages, so one type serves both and only decoding and encoding
 //! look at the binding. A session that is not live is answered as the portal answers it
 //! (`IsLoggedIn` False, `Status` InvalidSession, on HTTP 200); a failing backend is
-//! 502/503/504/429 with a non-Success `Status` (REST) or an `s:Server` Fault (SOAP).
+//! 502/503/504/429 with a non-Success `Status` (REST), or an `s:Server` Fault on HTTP 500 (SOAP
+//! 1.1 §6.2) whose `detail` carries the gateway's error code (`backend_timeout`, …).
 
 use idbridge_protocol::netid::soap::{Method, SoapAction};
 use idbridge_protocol::netid::{
@@ -96,21 +97,34 @@ impl NetidFace {
         }
     }
 
-    /// A failure the portal would not answer with a `Status` of the message itself.
-    fn failure(&self, status: u16, code: StatusCode, client_fault: bool, message: &str) -> Reply {
+    /// A failure the portal would not answer with a `Status` of the message itself. `status` is
+    /// the REST binding's; SOAP carries every fault on 500 but for the few statuses a client acts
+    /// on at the HTTP level (405 with `Allow`, 408, 413).
+    fn failure(
+        &self,
+        status: u16,
+        code: StatusCode,
+        client_fault: bool,
+        e: &GatewayError,
+    ) -> Reply {
+        let message = e.public_message();
         match self.binding {
             Binding::Soap => {
                 let faultcode = if client_fault { "s:Client" } else { "s:Server" };
+                let status = match status {
+                    405 | 408 | 413 => status,
+                    _ => 500,
+                };
                 Reply::new(
                     status,
                     soap::CONTENT_TYPE,
-                    soap::encode_fault(faultcode, message),
+                    soap::encode_fault(faultcode, &message, Some(e.code())),
                 )
             }
             Binding::Rest => Reply::new(
                 status,
                 rest::CONTENT_TYPE,
-                rest::encode_status(&Status::new(code, message)),
+                rest::encode_status(&Status::new(code, message.as_ref())),
             ),
         }
     }
@@ -246,23 +260,15 @@ impl Face for NetidFace {
                 }),
                 _ => self.login_status(&codec::not_logged_in(count)),
             },
-            // SOAP 1.1 carries faults on HTTP 500.
             GatewayError::BadRequest(_) | GatewayError::BadPath(_) => {
-                let status = if self.binding == Binding::Soap {
-                    500
-                } else {
-                    400
-                };
-                self.failure(status, StatusCode::InvalidInput, true, &message)
+                self.failure(400, StatusCode::InvalidInput, true, e)
             }
             GatewayError::TooLarge { .. }
             | GatewayError::BodyTimeout
             | GatewayError::MethodNotAllowed(_) => {
-                self.failure(e.http_status(), StatusCode::InvalidInput, true, &message)
+                self.failure(e.http_status(), StatusCode::InvalidInput, true, e)
             }
-            GatewayError::Throttled { .. } => {
-                self.failure(429, StatusCode::AccessDenied, false, &message)
-            }
+            GatewayError::Throttled { .. } => self.failure(429, StatusCode::AccessDenied, false, e),
             // As the portal refuses a repeated or lower `Count`: a Status on HTTP 200.
             GatewayError::ReplayedCount => {
                 let status = Status::new(StatusCode::InvalidCount, message.as_ref());
@@ -279,7 +285,7 @@ impl Face for NetidFace {
             | GatewayError::Unconfirmed
             | GatewayError::NoRoute
             | GatewayError::Internal(_) => {
-                self.failure(e.http_status(), StatusCode::InternalError, false, &message)
+                self.failure(e.http_status(), StatusCode::InternalError, false, e)
             }
         }
     }
@@ -331,8 +337,23 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["Count"], "7");
         assert_eq!(v["IsLoggedIn"], "False");
+        // SOAP 1.1 §6.2: a fault travels on 500; the gateway's code is in `detail`.
         let r = soap_face().error(&GatewayError::Upstream(UpstreamError::Unreachable), None);
-        assert_eq!(r.status, 503);
-        assert!(String::from_utf8_lossy(&r.body).contains("s:Server"));
+        assert_eq!(r.status, 500);
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(body.contains("<faultcode>s:Server</faultcode>"), "{body}");
+        assert!(
+            body.contains("<ib:Code>backend_unavailable</ib:Code>"),
+            "{body}"
+        );
+        let r = soap_face().error(
+            &GatewayError::Throttled {
+                retry_after_secs: 3,
+            },
+            None,
+        );
+        assert_eq!(r.status, 500);
+        let r = soap_face().error(&GatewayError::TooLarge { limit: 1 }, None);
+        assert_eq!(r.status, 413);
     }
 }

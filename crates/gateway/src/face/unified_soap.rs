@@ -80,11 +80,11 @@ impl Face for UnifiedSoapFace {
     }
 
     fn error(&self, e: &GatewayError, _intent: Option<&Intent>) -> Reply {
-        let status = e.http_status();
-        let (fault, status) = match status {
-            s if s >= 500 || s == 429 => (FaultCode::Server, s),
-            // Statuses whose HTTP meaning a client acts on (the body size, the `Allow` header).
-            405 | 408 | 413 => (FaultCode::Client, status),
+        // SOAP 1.1 §6.2: a fault travels on HTTP 500, the gateway's code in `detail`; but for
+        // the statuses whose HTTP meaning a client acts on (the `Allow` header, the body size).
+        let (fault, status) = match e.http_status() {
+            s @ (405 | 408 | 413) => (FaultCode::Client, s),
+            s if s >= 500 || s == 429 => (FaultCode::Server, 500),
             _ => (FaultCode::Client, 500),
         };
         Reply::new(
@@ -101,17 +101,20 @@ mod tests {
     use crate::error::{Rejection, UpstreamError};
 
     #[test]
-    fn client_faults_ride_on_500_and_backend_failures_keep_their_status() {
+    fn every_fault_rides_on_500_but_the_http_level_ones() {
         let f = UnifiedSoapFace;
         assert_eq!(
             f.error(&GatewayError::NotLoggedIn(Rejection::Invalid), None)
                 .status,
             500
         );
-        assert_eq!(
-            f.error(&GatewayError::Upstream(UpstreamError::Timeout), None)
-                .status,
-            504
+        let timeout = f.error(&GatewayError::Upstream(UpstreamError::Timeout), None);
+        assert_eq!(timeout.status, 500);
+        let body = String::from_utf8_lossy(&timeout.body);
+        assert!(body.contains("<faultcode>s:Server</faultcode>"), "{body}");
+        assert!(
+            body.contains("<ib:Code>backend_timeout</ib:Code>"),
+            "{body}"
         );
         assert_eq!(
             f.error(&GatewayError::TooLarge { limit: 1 }, None).status,

@@ -5,6 +5,7 @@
 mod apps;
 mod common;
 mod config;
+mod fidelity;
 mod fuzz;
 mod intercept_enos;
 mod intercept_failure;

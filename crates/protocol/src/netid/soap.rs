@@ -235,8 +235,8 @@ pub fn encode_logout_response(r: &LogoutResponse) -> String {
 }
 
 /// A SOAP 1.1 Fault (sent with HTTP 500, or 413 for an oversized body); text is escaped.
-pub fn encode_fault(faultcode: &str, faultstring: &str) -> String {
-    writer::fault(faultcode, faultstring)
+pub fn encode_fault(faultcode: &str, faultstring: &str, detail_code: Option<&str>) -> String {
+    writer::fault(faultcode, faultstring, detail_code)
 }
 
 #[cfg(test)]

@@ -28,9 +28,18 @@ pub(crate) fn response(method: &str, fields: &Fields) -> String {
     out
 }
 
-pub(crate) fn fault(code: &str, message: &str) -> String {
+/// A SOAP 1.1 Fault; `detail_code`, when given, travels in `detail` as the idbridge error code
+/// (namespace `urn:idbridge:v1`, as the unified SOAP face writes it), so a client can tell a
+/// timeout from a refusal without parsing `faultstring`.
+pub(crate) fn fault(code: &str, message: &str, detail_code: Option<&str>) -> String {
+    let detail = detail_code.map_or_else(String::new, |c| {
+        format!(
+            r#"<detail><ib:Error xmlns:ib="urn:idbridge:v1"><ib:Code>{}</ib:Code></ib:Error></detail>"#,
+            escape(c)
+        )
+    });
     format!(
-        r#"{DECL}<s:Envelope xmlns:s="{NS_SOAP_ENV}"><s:Body><s:Fault><faultcode>{}</faultcode><faultstring>{}</faultstring></s:Fault></s:Body></s:Envelope>"#,
+        r#"{DECL}<s:Envelope xmlns:s="{NS_SOAP_ENV}"><s:Body><s:Fault><faultcode>{}</faultcode><faultstring>{}</faultstring>{detail}</s:Fault></s:Body></s:Envelope>"#,
         escape(code),
         escape(message)
     )
@@ -92,13 +101,19 @@ mod tests {
     #[test]
     fn fault_shape() {
         assert_eq!(
-            fault("s:Client", "bad <input>"),
+            fault("s:Client", "bad <input>", None),
             concat!(
                 r#"<?xml version="1.0" encoding="utf-8"?>"#,
                 r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>"#,
                 r#"<faultcode>s:Client</faultcode><faultstring>bad &lt;input&gt;</faultstring>"#,
                 r#"</s:Fault></s:Body></s:Envelope>"#
             )
+        );
+        assert!(
+            fault("s:Server", "down", Some("backend_unavailable")).contains(concat!(
+                r#"<faultstring>down</faultstring><detail><ib:Error xmlns:ib="urn:idbridge:v1">"#,
+                r#"<ib:Code>backend_unavailable</ib:Code></ib:Error></detail></s:Fault>"#
+            ))
         );
     }
 }

@@ -1,0 +1,54 @@
+//! Protocol fidelity: what a real EnOS or Net iD client expects on the wire, beyond the happy path.
+
+use crate::common::{self, NS};
+
+/// SOAP 1.1 §6.2: a fault travels on HTTP 500, whatever went wrong behind it; the gateway's own
+/// code rides in `detail`, so a client can tell "try again" from "refused".
+#[tokio::test]
+async fn soap_faults_for_a_down_backend_travel_on_500_with_the_gateway_code() {
+    let h = common::start()
+        .await
+        .with_backends_stopped(true, true)
+        .await;
+    // A Net iD session id of the portal's form (base64 of 20 bytes): the lookup goes upstream.
+    let id = "AAECAwQFBgcICQoLDA0ODxAREhM=";
+    let (status, xml) = h
+        .soap(
+            "GetLoginStatus",
+            &format!("<SessionId>{id}</SessionId><Count>1</Count>"),
+        )
+        .await;
+    assert_eq!(status, 500, "{xml}");
+    assert!(xml.contains("<faultcode>s:Server</faultcode>"), "{xml}");
+    assert!(
+        xml.contains("<ib:Code>backend_unavailable</ib:Code>"),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains(NS),
+        "a Fault, not a GetLoginStatus answer: {xml}"
+    );
+
+    let envelope = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetSession xmlns="urn:idbridge:v1"><Token>IAM_S_abc123</Token></GetSession></s:Body></s:Envelope>"#;
+    let resp = h
+        .http
+        .post(h.url("/idbridge/soap"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(envelope)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let xml = resp.text().await.unwrap();
+    assert_eq!(status, 500, "{xml}");
+    assert!(xml.contains("<faultcode>s:Server</faultcode>"), "{xml}");
+    assert!(
+        xml.contains("<ib:Code>backend_unavailable</ib:Code>"),
+        "{xml}"
+    );
+
+    // REST keeps its HTTP status: 503 with a non-Success Status.
+    let (status, v) = h.netid_status(id, 2).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["Status"]["Code"], "InternalError", "{v}");
+}
