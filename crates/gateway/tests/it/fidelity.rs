@@ -52,3 +52,25 @@ async fn soap_faults_for_a_down_backend_travel_on_500_with_the_gateway_code() {
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["Status"]["Code"], "InternalError", "{v}");
 }
+
+/// A bearer of no known form (not an EnOS id, not a Net iD id, not a gateway token) is refused as
+/// EnOS refuses a bad token, 30401, without asking any backend.
+#[tokio::test]
+async fn a_bearer_of_no_known_form_is_30401_without_an_upstream_call() {
+    let h = common::start().await;
+    for bearer in [
+        "Bearer foo",
+        "Bearer IAM_S_",
+        "Bearer AAECAwQ=",
+        "Bearer eyJ.x.y",
+    ] {
+        let (status, v) = h.enos_info(bearer).await;
+        assert_eq!(
+            (status, v["status"].as_i64()),
+            (200, Some(30401)),
+            "{bearer}: {v}"
+        );
+    }
+    assert_eq!(h.enos.count("enos.session_info"), 0);
+    assert_eq!(h.netid.count("netid.get_login_status"), 0);
+}
