@@ -18,7 +18,7 @@ use super::{
     Answer, Dispatched, Face, Intent, Login, Methods, Op, Request, RouteDecl, RouteInput, Select,
     TOKEN_HEADER, account_key,
 };
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Rejection};
 use crate::reply::Reply;
 
 pub use idbridge_protocol::netid::rest::{
@@ -252,6 +252,21 @@ impl Face for NetidFace {
         let count = count_of(intent);
         let message = e.public_message();
         match e {
+            // No SessionId at all (the vendor's own sample has an empty one): a mandatory input
+            // missing, answered as the portal answers bad input, a bare Status on HTTP 200.
+            GatewayError::NotLoggedIn(Rejection::Missing) => {
+                let status = Status::new(StatusCode::InvalidInput, "SessionId is required");
+                match intent {
+                    Some(Intent::Logout { .. }) => self.logout_response(&LogoutResponse {
+                        count: None,
+                        status,
+                    }),
+                    _ => self.login_status(&LoginStatus {
+                        count: None,
+                        ..codec::refused(0, status)
+                    }),
+                }
+            }
             // Answered as the portal itself would: a Status on HTTP 200.
             GatewayError::NotLoggedIn(_) => match intent {
                 Some(Intent::Logout { .. }) => self.logout_response(&LogoutResponse {

@@ -74,3 +74,48 @@ async fn a_bearer_of_no_known_form_is_30401_without_an_upstream_call() {
     assert_eq!(h.enos.count("enos.session_info"), 0);
     assert_eq!(h.netid.count("netid.get_login_status"), 0);
 }
+
+/// The vendor's own GetLoginStatus sample has an empty `SessionId`, a mandatory input: the
+/// simulator and the gateway answer it alike, as the portal answers bad input (a bare `Status`
+/// `InvalidInput` on HTTP 200), over SOAP and REST.
+#[tokio::test]
+async fn the_vendor_sample_with_an_empty_session_id_gets_one_answer_everywhere() {
+    let h = common::start().await;
+    let sample = include_str!("../../../simulators/tests/data/netid-get-login-status-request.xml");
+    let action = common::soap_action("GetLoginStatus");
+    for base in [h.netid.base_url(), h.gw.base_url()] {
+        let resp = h
+            .http
+            .post(format!("{base}/portal/service.svc"))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", &action)
+            .body(sample)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let xml = resp.text().await.unwrap();
+        assert_eq!(status, 200, "{base}: {xml}");
+        assert_eq!(
+            common::xml_text(&xml, "Code").as_deref(),
+            Some("InvalidInput"),
+            "{base}: {xml}"
+        );
+        assert!(!xml.contains("<IsLoggedIn>"), "{base}: {xml}");
+    }
+    let body = serde_json::json!({"SessionId": "", "Count": "1"});
+    for base in [h.netid.base_url(), h.gw.base_url()] {
+        let (status, v) = h
+            .post_json(&base, "/api/login/status/get", None, body.clone())
+            .await;
+        assert_eq!(status, 200, "{base}: {v}");
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["Status"], "{base}: {v}");
+        assert_eq!(v["Status"]["Code"], "InvalidInput", "{base}: {v}");
+    }
+    assert_eq!(
+        h.netid.count("netid.get_login_status"),
+        2,
+        "only the direct calls"
+    );
+}
