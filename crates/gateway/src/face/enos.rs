@@ -115,7 +115,8 @@ impl Face for EnosFace {
                 Some(code) => (200, code),
                 None => (e.http_status(), EnosCode::Other(i64::from(e.http_status()))),
             },
-            GatewayError::BadRequest(_) => (400, EnosCode::BadCredentials),
+            // EnOS answers a body it cannot read as a failed Log In, on HTTP 200.
+            GatewayError::BadRequest(_) => (200, EnosCode::BadCredentials),
             // As EnOS answers a locked-out account or address.
             GatewayError::Throttled { .. } => (200, EnosCode::TooManyAttempts),
             GatewayError::TooLarge { .. }

@@ -119,3 +119,31 @@ async fn the_vendor_sample_with_an_empty_session_id_gets_one_answer_everywhere()
         "only the direct calls"
     );
 }
+
+/// EnOS answers its errors on HTTP 200 and accepts a negative `expireInterval` (clamped) and
+/// optional strings of another type (ignored): through the gateway as straight at the backend.
+#[tokio::test]
+async fn enos_login_bodies_get_the_backends_answer_through_the_gateway() {
+    let h = common::start().await;
+    let path = "/enos-iam-service/v2.0/login";
+    let lenient = serde_json::json!({
+        "authType": 0, "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD,
+        "expireInterval": -5, "keyId": 7, "captcha": false, "clientIp": {"v": 4}
+    });
+    let unreadable = serde_json::json!({"authType": "x", "principal": "p", "credentials": "c"});
+    for base in [h.enos.base_url(), h.gw.base_url()] {
+        let (status, v) = h.post_json(&base, path, None, lenient.clone()).await;
+        assert_eq!(
+            (status, &v["success"]),
+            (200, &serde_json::json!(true)),
+            "{base}: {v}"
+        );
+        let (status, v) = h.post_json(&base, path, None, unreadable.clone()).await;
+        assert_eq!(
+            (status, v["status"].as_i64()),
+            (200, Some(30400)),
+            "{base}: {v}"
+        );
+        assert_eq!(v["success"], false, "{base}: {v}");
+    }
+}

@@ -112,21 +112,34 @@ impl LoginRequest {
         let auth_type = loose_i64(auth_type)
             .and_then(AuthType::from_code)
             .ok_or_else(|| DecodeError::invalid("authType", "expected 0 or 1"))?;
-        let owned = |key: &'static str| json::opt_str(&map, key, key).map(|s| s.map(str::to_owned));
+        // The optional strings are read as EnOS reads them: a value of another type is no value.
+        let lenient = |key: &str| {
+            member(&map, key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
         let expire_interval = match member(&map, "expireInterval") {
             None => None,
-            Some(v) => Some(loose_u64(v).ok_or_else(|| {
-                DecodeError::invalid("expireInterval", "expected a non-negative integer")
-            })?),
+            Some(v) => match (loose_u64(v), loose_i64(v)) {
+                (Some(secs), _) => Some(secs),
+                // EnOS clamps a negative interval to its minimum; 0 asks for the same.
+                (None, Some(_)) => Some(0),
+                (None, None) => {
+                    return Err(DecodeError::invalid(
+                        "expireInterval",
+                        "expected an integer number of seconds",
+                    ));
+                }
+            },
         };
         Ok(Self {
             auth_type,
-            link_name: owned("linkName")?,
+            link_name: lenient("linkName"),
             principal: json::req_str(&map, "principal", "principal")?.to_owned(),
             credentials: Credentials::new(json::req_str(&map, "credentials", "credentials")?),
-            key_id: owned("keyId")?,
-            captcha: owned("captcha")?,
-            client_ip: owned("clientIp")?,
+            key_id: lenient("keyId"),
+            captcha: lenient("captcha"),
+            client_ip: lenient("clientIp"),
             expire_interval,
         })
     }
@@ -202,12 +215,28 @@ mod tests {
             Err(DecodeError::MissingField("credentials"))
         );
         assert!(matches!(
-            decode(r#"{"authType":0,"principal":"p","credentials":"c","expireInterval":-5}"#),
+            decode(r#"{"authType":0,"principal":"p","credentials":"c","expireInterval":"soon"}"#),
             Err(DecodeError::InvalidField {
                 field: "expireInterval",
                 ..
             })
         ));
+    }
+
+    /// What EnOS accepts, the gateway accepts: a negative interval (clamped upstream to the
+    /// minimum) and optional strings of another type (ignored).
+    #[test]
+    fn what_enos_accepts() {
+        let r = decode(
+            r#"{"authType":0,"principal":"p","credentials":"c","expireInterval":-5,
+                "keyId":7,"captcha":false,"clientIp":{"v":4},"linkName":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.expire_interval, Some(0));
+        assert_eq!(
+            (r.key_id, r.captcha, r.client_ip, r.link_name),
+            (None, None, None, None)
+        );
     }
 
     #[test]
