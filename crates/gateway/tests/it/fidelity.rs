@@ -147,3 +147,26 @@ async fn enos_login_bodies_get_the_backends_answer_through_the_gateway() {
         assert_eq!(v["success"], false, "{base}: {v}");
     }
 }
+
+/// EnOS writes `expires` as the session's lifetime from `refreshTime` (the vendor sample: 7200),
+/// not a countdown; a cached session/info answer says what Log In said. (The golden test
+/// `later_rendering_keeps_expires_as_enos_writes_it` renders the same session 1000 s later.)
+#[tokio::test]
+async fn enos_expires_is_the_lifetime_not_a_countdown() {
+    let h = common::start().await;
+    let body = serde_json::json!({"authType": 0, "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD});
+    let (_, login) = h
+        .post_json(&h.gw.base_url(), "/enos-iam-service/v2.0/login", None, body)
+        .await;
+    let id = login["session"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(login["session"]["expires"], 7200, "{login}");
+    let (_, info) = h.enos_info(&format!("Bearer {id}")).await;
+    assert_eq!(
+        info["session"]["expires"], login["session"]["expires"],
+        "{info}"
+    );
+    assert_eq!(
+        info["session"]["refreshTime"], login["session"]["refreshTime"],
+        "{info}"
+    );
+}

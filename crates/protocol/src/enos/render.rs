@@ -58,14 +58,20 @@ enum DefaultValue {
 
 /// The Session struct as session/info returns it (the richer of the two user key sets).
 ///
-/// `expires` never claims more than the session's remaining lifetime at `now`.
+/// `expires` is written as EnOS writes it: the session's lifetime in seconds counted from
+/// `refreshTime` (the vendor sample: 7200, with `refreshTime` 306 s after `createTime`), not a
+/// countdown. `refreshTime + expires` is the session's expiry, whenever it is rendered.
 pub fn session_json(session: &Session, now: UnixTime) -> Value {
     session_value(session, now, UserShape::SessionInfo)
 }
 
-pub(crate) fn session_value(session: &Session, now: UnixTime, shape: UserShape) -> Value {
-    let ttl = session.time_to_live(now);
-    let expires = session.idle_timeout.map_or(ttl, |idle| idle.min(ttl));
+/// `_now` is kept for the callers' sake: nothing in the Session struct depends on it any more.
+pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape) -> Value {
+    let expires = session
+        .expires_at
+        .as_secs()
+        .saturating_sub(session.refreshed.as_secs())
+        .max(0);
     let mut map = Map::new();
     for (key, value) in session.extra.iter() {
         if let Some(key) = key.strip_prefix(SESSION_EXTRA_PREFIX) {
@@ -75,7 +81,7 @@ pub(crate) fn session_value(session: &Session, now: UnixTime, shape: UserShape) 
     let working = session.working_org.as_ref().or(session.home_org.as_ref());
     let resident = session.home_org.as_ref().or(session.working_org.as_ref());
     map.insert("workingOrganization".into(), org_json(working));
-    map.insert("expires".into(), Value::from(expires.as_secs()));
+    map.insert("expires".into(), Value::from(expires));
     map.insert("createTime".into(), Value::from(session.created.as_secs()));
     map.insert("residentOrganization".into(), org_json(resident));
     map.insert(
@@ -226,14 +232,17 @@ mod tests {
     }
 
     #[test]
-    fn expires_never_exceeds_the_remaining_lifetime() {
+    fn expires_is_the_lifetime_from_the_last_refresh_whenever_rendered() {
         let s = netid_session();
-        assert_eq!(session_json(&s, UnixTime(1_000))["expires"], 1_200);
-        assert_eq!(session_json(&s, UnixTime(2_000))["expires"], 200);
-        assert_eq!(session_json(&s, UnixTime(9_000))["expires"], 0);
-        let mut no_idle = s.clone();
-        no_idle.idle_timeout = None;
-        assert_eq!(session_json(&no_idle, UnixTime(1_100))["expires"], 1_100);
+        for now in [1_000, 1_500, 2_100] {
+            let v = session_json(&s, UnixTime(now));
+            let (refreshed, expires) = (v["refreshTime"].as_i64(), v["expires"].as_i64());
+            assert_eq!(
+                refreshed.zip(expires).map(|(r, e)| r + e),
+                Some(s.expires_at.as_secs()),
+                "{v}"
+            );
+        }
     }
 
     #[test]

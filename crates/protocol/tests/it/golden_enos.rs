@@ -124,12 +124,14 @@ fn login_sample_rendered_as_session_info_gains_the_info_keys() {
 }
 
 #[test]
-fn later_rendering_shrinks_expires_but_keeps_the_rest() {
+fn later_rendering_keeps_expires_as_enos_writes_it() {
+    // EnOS's `expires` is the lifetime from `refreshTime` (the Log In sample: 7200), not a
+    // countdown: a cached session answered later says the same, and the expiry it implies,
+    // refreshTime + expires, is the session's.
     let s = session_of(LOGIN_RESPONSE);
     let later = UnixTime(NOW.0 + 1000);
     let v = session_info_response(&s, later);
-    assert_eq!(v["session"]["expires"], 6200);
+    assert_eq!(v["session"]["expires"], 7200);
     assert_eq!(v["session"]["refreshTime"], NOW.0);
-    let after = UnixTime(NOW.0 + 7200);
-    assert_eq!(session_info_response(&s, after)["session"]["expires"], 0);
+    assert_eq!(NOW.0 + 7200, s.expires_at.as_secs());
 }
