@@ -112,6 +112,10 @@ pub enum GatewayError {
     /// neither served nor called logged out.
     #[error("session not confirmed within max_stale")]
     Unconfirmed,
+    /// A logout the gateway made (the session is refused here until it expires) but its
+    /// backend could not be told of.
+    #[error("logged out at the gateway; the backend logout failed: {0}")]
+    LogoutIncomplete(UpstreamError),
     /// The gateway itself failed; the detail is in its log.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -188,6 +192,7 @@ impl GatewayError {
     /// say so in their own mapping.
     pub fn http_status(&self) -> u16 {
         match self {
+            Self::LogoutIncomplete(e) => Self::Upstream(e.clone()).http_status(),
             Self::BadRequest(_) => 400,
             Self::TooLarge { .. } => 413,
             Self::BodyTimeout => 408,
@@ -250,6 +255,7 @@ impl GatewayError {
             Self::BadPath(_) => "bad_path",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Unconfirmed => "backend_unavailable",
+            Self::LogoutIncomplete(_) => "logout_incomplete",
             Self::Internal(_) => "internal",
         }
     }
@@ -285,6 +291,11 @@ impl GatewayError {
             Self::Unconfirmed => {
                 "identity backend unavailable; the session cannot be confirmed".into()
             }
+            Self::LogoutIncomplete(e) => Cow::Owned(format!(
+                "logged out at the gateway, which refuses the session until it expires; the \
+                 identity backend could not be told ({})",
+                e.public_message()
+            )),
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -302,7 +313,10 @@ impl GatewayError {
                 Outcome::BadRequest
             }
             Self::LoginRefused(_) => Outcome::Rejected,
-            Self::Upstream(_) | Self::Unconfirmed | Self::Internal(_) => Outcome::UpstreamError,
+            Self::Upstream(_)
+            | Self::Unconfirmed
+            | Self::LogoutIncomplete(_)
+            | Self::Internal(_) => Outcome::UpstreamError,
             Self::BadPath(_) | Self::MethodNotAllowed(_) | Self::BodyTimeout => Outcome::BadRequest,
             Self::Throttled { .. } => Outcome::Throttled,
             Self::ReplayedCount => Outcome::Rejected,
@@ -313,7 +327,10 @@ impl GatewayError {
     /// Whether a backend failed (as opposed to the client or its credential): such an error
     /// never reads as "logged out" in any face.
     pub fn is_upstream(&self) -> bool {
-        matches!(self, Self::Upstream(_) | Self::Unconfirmed)
+        matches!(
+            self,
+            Self::Upstream(_) | Self::Unconfirmed | Self::LogoutIncomplete(_)
+        )
     }
 }
 

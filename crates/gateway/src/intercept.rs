@@ -275,7 +275,15 @@ impl Runtime {
                 .ok_or(GatewayError::NotLoggedIn(Rejection::Invalid))?,
         };
         facts.backend = Some(backend.name());
-        backend.logout(id, count.unwrap_or(0)).await
+        // The session is refused here from now until it expires, whatever the backend says; a
+        // backend that cannot be told is reported as what it is, not as a failed logout.
+        backend
+            .logout(id, count.unwrap_or(0))
+            .await
+            .map_err(|e| match e {
+                GatewayError::Upstream(e) => GatewayError::LogoutIncomplete(e),
+                e => e,
+            })
     }
 
     /// Ends a session for an operator (the admin API): locally at once, then at its backend.

@@ -124,6 +124,7 @@ impl Face for EnosFace {
             | GatewayError::ReplayedCount
             | GatewayError::Upstream(_)
             | GatewayError::Unconfirmed
+            | GatewayError::LogoutIncomplete(_)
             | GatewayError::NoRoute
             | GatewayError::BadPath(_)
             | GatewayError::MethodNotAllowed(_)

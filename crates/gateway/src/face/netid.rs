@@ -298,6 +298,7 @@ impl Face for NetidFace {
             GatewayError::LoginRefused(_)
             | GatewayError::Upstream(_)
             | GatewayError::Unconfirmed
+            | GatewayError::LogoutIncomplete(_)
             | GatewayError::NoRoute
             | GatewayError::Internal(_) => {
                 self.failure(e.http_status(), StatusCode::InternalError, false, e)

@@ -29,8 +29,9 @@ use parking_lot::Mutex;
 
 use crate::error::{GatewayError, Rejection};
 
-/// How long a logged-out id stays refused locally. It only has to outlive any fetch that was in
-/// flight at logout (bounded by the upstream timeout); after that the backend itself refuses the id.
+/// The least time a logged-out id stays refused locally: it outlives any fetch in flight at
+/// logout (bounded by the upstream timeout). A session the cache held stays refused until its
+/// own expiry, so a logout its backend never heard of cannot come back to life.
 const TOMBSTONE_TTL: Duration = Duration::from_secs(600);
 /// After a failed refresh, how long a stale entry is served before the next refresh attempt, so a
 /// down backend is not asked once per request.
@@ -113,6 +114,15 @@ struct Entry {
 
 struct SessionExpiry;
 
+/// A tombstone lives as long as its value says.
+struct TombstoneExpiry;
+
+impl Expiry<String, Duration> for TombstoneExpiry {
+    fn expire_after_create(&self, _: &String, ttl: &Duration, _: Instant) -> Option<Duration> {
+        Some(*ttl)
+    }
+}
+
 impl Expiry<Arc<str>, Arc<Entry>> for SessionExpiry {
     fn expire_after_create(
         &self,
@@ -140,7 +150,8 @@ pub struct SessionCache {
     sessions: Cache<Arc<str>, Arc<Entry>>,
     /// Single-flight for refreshes of present-but-stale entries (`sessions` coalesces misses).
     refreshes: Cache<String, Arc<Entry>>,
-    tombstones: Cache<String, ()>,
+    /// Logged-out ids, each with how long it stays refused.
+    tombstones: Cache<String, Duration>,
     /// In milliseconds; a reload changes it for every clone at once.
     revalidate_after: Arc<AtomicU64>,
     /// In milliseconds, likewise.
@@ -196,7 +207,7 @@ impl SessionCache {
                 .build(),
             tombstones: Cache::builder()
                 .max_capacity(max_sessions)
-                .time_to_live(TOMBSTONE_TTL)
+                .expire_after(TombstoneExpiry)
                 .build(),
             revalidate_after: Arc::new(AtomicU64::new(millis(revalidate_after))),
             max_stale: Arc::new(AtomicU64::new(u64::MAX)),
@@ -472,7 +483,12 @@ impl SessionCache {
 
     /// Logs `key` out locally: drops it and refuses it from now on, whatever is in flight.
     pub async fn remove(&self, key: &str) -> Option<Arc<Session>> {
-        self.tombstones.insert(key.to_owned(), ()).await;
+        let now = UnixTime::from_system(std::time::SystemTime::now());
+        let lives = match self.sessions.get(key).await {
+            Some(e) => e.session.time_to_live(now).max(TOMBSTONE_TTL),
+            None => TOMBSTONE_TTL,
+        };
+        self.tombstones.insert(key.to_owned(), lives).await;
         self.refreshes.invalidate(key).await;
         self.sessions.remove(key).await.map(|e| e.session.clone())
     }

@@ -170,3 +170,55 @@ async fn enos_expires_is_the_lifetime_not_a_countdown() {
         "{info}"
     );
 }
+
+/// A logout whose backend cannot be told: the session is refused at the gateway from then on,
+/// with no backend call, and the client is told exactly that, in its own protocol.
+#[tokio::test]
+async fn a_logout_the_backend_missed_holds_and_says_so() {
+    let h = common::start().await;
+    let id = h.enos_login().await;
+    let bearer = format!("Bearer {id}");
+    h.enos.faults().fail_next(1, 503);
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/enos-iam-service/v2.0/logout",
+            Some(&bearer),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["success"], false, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(message.contains("logged out at the gateway"), "{v}");
+    let calls = h.enos.count("enos.session_info");
+    let (_, v) = h.enos_info(&bearer).await;
+    assert_eq!(v["status"], 30401, "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        calls,
+        "refused without asking"
+    );
+
+    // The unified face says the same with its own code.
+    let token = crate::sso::enos_token(&h).await;
+    h.enos.faults().fail_next(1, 503);
+    let resp = h
+        .http
+        .post(h.url("/idbridge/v1/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "logout_incomplete", "{v}");
+    let resp = h
+        .http
+        .get(h.url("/idbridge/v1/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}

@@ -237,3 +237,28 @@ async fn past_max_stale_a_down_backend_means_unconfirmed_until_it_answers() {
         .unwrap();
     assert_ne!(how, Lookup::Stale);
 }
+
+#[tokio::test]
+async fn a_logout_stays_refused_until_the_session_would_have_expired() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let now = UnixTime::from_system(std::time::SystemTime::now());
+    let long = Session::new(
+        Backend::ENOS,
+        SessionId::new("long"),
+        now,
+        Duration::from_secs(7200),
+    );
+    cache.insert(long, now).await.unwrap();
+    cache.remove("long").await.unwrap();
+    let lives = cache.tombstones.get("long").await.unwrap();
+    assert!(
+        lives > Duration::from_secs(7100) && lives <= Duration::from_secs(7200),
+        "{lives:?}"
+    );
+    // An id the cache never held: long enough to outlive any fetch in flight.
+    assert!(cache.remove("unknown").await.is_none());
+    assert_eq!(
+        cache.tombstones.get("unknown").await,
+        Some(super::TOMBSTONE_TTL)
+    );
+}
