@@ -83,6 +83,9 @@ impl ProxyHttp for GatewayProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        // HTTP/1.1 pipelining (RFC 9112 §9.3.2): requests a client sent ahead are answered in
+        // order. Off, Pingora answers the first and closes, dropping the rest on the floor.
+        session.downstream_session.set_pipelining_enabled(true);
         ctx.request_id = request_id(header(session, REQUEST_ID));
         let rt = ctx.runtime.clone();
         // A proxied body: no read may wait longer than the whole body may take, and a body

@@ -20,6 +20,7 @@ mod redis;
 mod replay;
 mod replicas;
 mod slow;
+mod smuggling;
 mod sso;
 mod third_backend;
 mod timeouts;

@@ -50,7 +50,7 @@ pub async fn request(
     parse(&String::from_utf8_lossy(&answer))
 }
 
-fn parse(answer: &str) -> Raw {
+pub fn parse(answer: &str) -> Raw {
     let (head, body) = answer
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no end of headers in {answer:?}"));
