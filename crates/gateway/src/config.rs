@@ -256,6 +256,8 @@ pub struct CacheConfig {
 pub struct LimitsConfig {
     /// Largest request body accepted on an intercepted call (413 beyond).
     pub max_body_bytes: usize,
+    /// Largest request head (request line and headers) accepted on any path (431 beyond).
+    pub max_header_bytes: usize,
     /// Deepest XML nesting accepted in a SOAP request.
     pub max_xml_depth: usize,
     /// Most elements, attributes (namespace declarations included) and bytes of character data

@@ -81,6 +81,9 @@ pub enum GatewayError {
     BadRequest(DecodeError),
     #[error("request body exceeds {limit} bytes")]
     TooLarge { limit: usize },
+    /// The request line and headers exceed `limits.max_header_bytes`.
+    #[error("request header exceeds {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     /// The body did not arrive within `server.body_timeout`.
     #[error("request body not received in time")]
     BodyTimeout,
@@ -195,6 +198,7 @@ impl GatewayError {
             Self::LogoutIncomplete(e) => Self::Upstream(e.clone()).http_status(),
             Self::BadRequest(_) => 400,
             Self::TooLarge { .. } => 413,
+            Self::HeadersTooLarge { .. } => 431,
             Self::BodyTimeout => 408,
             Self::NotLoggedIn(_) => 401,
             Self::LoginRefused(outcome) => match outcome {
@@ -229,6 +233,7 @@ impl GatewayError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::TooLarge { .. } => "too_large",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::BodyTimeout => "request_timeout",
             Self::NotLoggedIn(_) => "invalid_token",
             Self::LoginRefused(outcome) => match outcome {
@@ -266,6 +271,9 @@ impl GatewayError {
         match self {
             Self::BadRequest(e) => Cow::Owned(e.to_string()),
             Self::TooLarge { limit } => Cow::Owned(format!("request body exceeds {limit} bytes")),
+            Self::HeadersTooLarge { limit } => {
+                Cow::Owned(format!("request header exceeds {limit} bytes"))
+            }
             Self::BodyTimeout => "the request body did not arrive in time".into(),
             Self::NotLoggedIn(_) => "a valid gateway token or session is required".into(),
             Self::LoginRefused(outcome) => match outcome {
@@ -304,7 +312,7 @@ impl GatewayError {
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::BadRequest(_) => Outcome::BadRequest,
-            Self::TooLarge { .. } => Outcome::TooLarge,
+            Self::TooLarge { .. } | Self::HeadersTooLarge { .. } => Outcome::TooLarge,
             Self::NotLoggedIn(_) => Outcome::Rejected,
             Self::LoginRefused(LoginOutcome::Success | LoginOutcome::Error) => {
                 Outcome::UpstreamError

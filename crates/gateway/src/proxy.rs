@@ -95,6 +95,12 @@ impl ProxyHttp for GatewayProxy {
         ctx.body_deadline = Some(ctx.started + body_timeout);
         ctx.client = client(session, &rt.config.server.trusted_proxies);
         ctx.target = rt.router.route(&route_input(session));
+        let limit = rt.config.limits.max_header_bytes;
+        if head_bytes(session.req_header()) > limit {
+            let reply = refused_head(&rt, ctx.target, limit);
+            write_reply(session, ctx, reply).await?;
+            return Ok(true);
+        }
         let reply = match ctx.target {
             Target::Proxy { backend, .. } => {
                 ctx.facts.backend = rt.backends.get(backend).map(|b| b.name());
@@ -373,6 +379,30 @@ fn refused(rt: &Runtime, face: Option<usize>, why: Refusal) -> Reply {
     match why {
         Refusal::Method { allowed } => reply.with_header("allow", allowed.allow_header()),
         Refusal::Path(_) => reply,
+    }
+}
+
+/// The size of a request head as the client sent it, near enough: the request line and each
+/// header line with its CRLF.
+fn head_bytes(req: &RequestHeader) -> usize {
+    let line = req.method.as_str().len() + req.raw_path().len() + 12;
+    req.headers.iter().fold(line, |n, (name, value)| {
+        n + name.as_str().len() + value.len() + 4
+    })
+}
+
+/// 431 for a head over `limits.max_header_bytes`, in the protocol of the path it came on.
+fn refused_head(rt: &Runtime, target: Target, limit: usize) -> Reply {
+    let e = GatewayError::HeadersTooLarge { limit };
+    let face = match target {
+        Target::Face { face, .. } | Target::Proxy { face, .. } => Some(face),
+        Target::Refused { face, .. } => face,
+        Target::App(_) => Some(UNIFIED),
+        Target::Document(_) | Target::NotFound => None,
+    };
+    match face {
+        Some(f) => rt.face(f).error(&e, None).with_outcome(e.outcome()),
+        None => gateway_error(&e),
     }
 }
 

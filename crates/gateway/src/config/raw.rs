@@ -147,6 +147,7 @@ pub struct RawStore {
 #[serde(deny_unknown_fields, default)]
 pub struct RawLimits {
     pub max_body_bytes: Option<Leaf>,
+    pub max_header_bytes: Option<Leaf>,
     pub max_xml_depth: Option<Leaf>,
     pub max_xml_elements: Option<Leaf>,
     pub max_xml_attributes: Option<Leaf>,

@@ -120,6 +120,7 @@ impl Face for EnosFace {
             // As EnOS answers a locked-out account or address.
             GatewayError::Throttled { .. } => (200, EnosCode::TooManyAttempts),
             GatewayError::TooLarge { .. }
+            | GatewayError::HeadersTooLarge { .. }
             | GatewayError::BodyTimeout
             | GatewayError::ReplayedCount
             | GatewayError::Upstream(_)

@@ -99,7 +99,7 @@ impl NetidFace {
 
     /// A failure the portal would not answer with a `Status` of the message itself. `status` is
     /// the REST binding's; SOAP carries every fault on 500 but for the few statuses a client acts
-    /// on at the HTTP level (405 with `Allow`, 408, 413).
+    /// on at the HTTP level (405 with `Allow`, 408, 413, 431).
     fn failure(
         &self,
         status: u16,
@@ -112,7 +112,7 @@ impl NetidFace {
             Binding::Soap => {
                 let faultcode = if client_fault { "s:Client" } else { "s:Server" };
                 let status = match status {
-                    405 | 408 | 413 => status,
+                    405 | 408 | 413 | 431 => status,
                     _ => 500,
                 };
                 Reply::new(
@@ -279,6 +279,7 @@ impl Face for NetidFace {
                 self.failure(400, StatusCode::InvalidInput, true, e)
             }
             GatewayError::TooLarge { .. }
+            | GatewayError::HeadersTooLarge { .. }
             | GatewayError::BodyTimeout
             | GatewayError::MethodNotAllowed(_) => {
                 self.failure(e.http_status(), StatusCode::InvalidInput, true, e)

@@ -83,7 +83,7 @@ impl Face for UnifiedSoapFace {
         // SOAP 1.1 §6.2: a fault travels on HTTP 500, the gateway's code in `detail`; but for
         // the statuses whose HTTP meaning a client acts on (the `Allow` header, the body size).
         let (fault, status) = match e.http_status() {
-            s @ (405 | 408 | 413) => (FaultCode::Client, s),
+            s @ (405 | 408 | 413 | 431) => (FaultCode::Client, s),
             s if s >= 500 || s == 429 => (FaultCode::Server, 500),
             _ => (FaultCode::Client, 500),
         };

@@ -151,3 +151,56 @@ async fn bare_line_feeds_are_read_as_line_ends_and_forwarded_with_crlf() {
         assert_eq!(live(&a), path == INFO, "{a:?}");
     }
 }
+
+#[tokio::test]
+async fn an_oversize_request_head_gets_431_in_the_protocol_of_its_path() {
+    let h = common::builder()
+        .set("limits.max_header_bytes", "4096")
+        .start()
+        .await;
+    let big = "a".repeat(8_000);
+    let soap = common::soap_action("GetLoginStatus");
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
+        (INFO, &[("X-Big", &big)], "enos"),
+        (PASS, &[("X-Big", &big)], "enos"),
+        (
+            "/portal/service.svc",
+            &[("X-Big", &big), ("SOAPAction", &soap)],
+            "soap",
+        ),
+        ("/idbridge/v1/session", &[("X-Big", &big)], "unified"),
+    ];
+    for (path, headers, protocol) in cases {
+        let r = raw::request(&h, "POST", path, headers, "{}").await;
+        assert_eq!(r.status, 431, "{path}: {r:?}");
+        match protocol {
+            "enos" => assert_eq!(r.json()["success"], false, "{path}: {r:?}"),
+            "soap" => assert!(r.body.contains("headers_too_large"), "{path}: {r:?}"),
+            _ => assert_eq!(
+                r.json()["error"]["code"],
+                "headers_too_large",
+                "{path}: {r:?}"
+            ),
+        }
+    }
+    // A head within the limit is served as before.
+    let id = h.enos_login().await;
+    let ok = raw::request(
+        &h,
+        "POST",
+        INFO,
+        &[
+            ("Authorization", &format!("Bearer {id}")),
+            ("X-Pad", &"a".repeat(2_000)),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(
+        h.enos.count("enos.organization_info"),
+        0,
+        "nothing oversize went upstream"
+    );
+}

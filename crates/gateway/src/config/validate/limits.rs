@@ -20,6 +20,13 @@ impl Check {
                 256,
                 64 << 20,
             ) as usize,
+            max_header_bytes: self.number(
+                "limits.max_header_bytes",
+                limits.max_header_bytes,
+                32_768,
+                1_024,
+                1 << 20,
+            ) as usize,
             max_xml_depth: self.number("limits.max_xml_depth", limits.max_xml_depth, 32, 4, 256)
                 as usize,
             max_xml_elements: self.number(
