@@ -15,7 +15,8 @@ use crate::redis::{self, Redis};
 struct Pair {
     h: Harness,
     b: RunningGateway,
-    redis: Redis,
+    /// The standalone server, where the test started one (not for a Cluster).
+    redis: Option<Redis>,
     _keys: tempfile::TempDir,
 }
 
@@ -39,12 +40,16 @@ async fn pair_with(tweak: impl FnOnce(Builder<'static>) -> Builder<'static>) -> 
     Some(Pair {
         h,
         b,
-        redis,
+        redis: Some(redis),
         _keys: keys,
     })
 }
 
 impl Pair {
+    fn redis(&mut self) -> &mut Redis {
+        self.redis.as_mut().expect("a pair on a standalone Redis")
+    }
+
     fn a(&self) -> String {
         self.h.gw.base_url()
     }
@@ -146,7 +151,7 @@ async fn unified_token(h: &Harness, base: &str) -> String {
 
 #[tokio::test]
 async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face() {
-    let Some(p) = pair().await else { return };
+    let Some(mut p) = pair().await else { return };
     let token = unified_token(&p.h, &p.a()).await;
     let enos = p.h.enos_login().await;
     let netid = p.h.netid_login_at(&p.a()).await;
@@ -204,7 +209,7 @@ async fn a_token_and_sessions_from_one_replica_work_on_the_other_on_every_face()
     let shared = sample(&metrics, "idbridge_cache_lookups_total{result=\"shared\"}").unwrap();
     assert!(shared >= 3.0, "{shared}");
     // Key names carry digests under the prefix, never a session id.
-    let keys = p.redis.cli(&["--scan"]);
+    let keys = p.redis().cli(&["--scan"]);
     assert!(keys.lines().count() >= 3, "{keys}");
     assert!(keys.lines().all(|k| k.starts_with("idbridge:{")), "{keys}");
     assert!(!keys.contains(&enos) && !keys.contains(&netid), "{keys}");
@@ -322,7 +327,7 @@ async fn redis_down_logs_nobody_out_and_sharing_resumes_when_it_returns() {
         assert_eq!(p.enos_info(&base, &kept).await["status"], 0);
         assert_eq!(p.enos_info(&base, &ended).await["status"], 0);
     }
-    p.redis.kill();
+    p.redis().kill();
     // Cached sessions are answered on both, whatever Redis does; nobody gets a 401.
     for _ in 0..20 {
         for base in [p.a(), p.b()] {
@@ -341,7 +346,7 @@ async fn redis_down_logs_nobody_out_and_sharing_resumes_when_it_returns() {
     p.enos_logout(&p.b(), &ended).await;
     assert_eq!(p.enos_info(&p.b(), &ended).await["status"], 30401);
 
-    p.redis.restart();
+    p.redis().restart();
     p.until_store("up").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while p.enos_info(&p.a(), &ended).await["status"] != 30401 {
@@ -360,12 +365,12 @@ async fn redis_down_logs_nobody_out_and_sharing_resumes_when_it_returns() {
 #[tokio::test]
 async fn a_replica_started_while_redis_is_down_serves_then_shares_when_it_comes() {
     let Some(mut p) = pair().await else { return };
-    p.redis.kill();
+    p.redis().kill();
     p.h = p.h.restart().await;
     p.until_store("degraded").await;
     let id = p.h.enos_login().await;
     assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
-    p.redis.restart();
+    p.redis().restart();
     p.until_store("up").await;
     // Sharing works without a restart: a logout on B reaches A.
     assert!(p.propagation(&p.b(), &p.a(), &id).await < Duration::from_millis(100));
@@ -373,19 +378,19 @@ async fn a_replica_started_while_redis_is_down_serves_then_shares_when_it_comes(
 
 #[tokio::test]
 async fn a_replica_that_may_have_missed_revocations_catches_up_when_it_reconnects() {
-    let Some(p) = pair().await else { return };
+    let Some(mut p) = pair().await else { return };
     let id = p.h.enos_login().await;
     assert_eq!(p.enos_info(&p.a(), &id).await["status"], 0);
     // A revocation whose message A never got: only the marker in Redis.
     let marker = format!("idbridge:{{{}}}:r", idbridge_gateway::store::handle(&id));
-    assert_eq!(p.redis.cli(&["SET", &marker, "1", "PX", "60000"]), "OK");
+    assert_eq!(p.redis().cli(&["SET", &marker, "1", "PX", "60000"]), "OK");
     assert_eq!(
         p.enos_info(&p.a(), &id).await["status"],
         0,
         "memory answers"
     );
     // The pub/sub connections drop; on reconnecting, A checks its memory against the markers.
-    p.redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+    p.redis().cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while p.enos_info(&p.a(), &id).await["status"] != 30401 {
         assert!(Instant::now() < deadline, "A never caught up");
@@ -434,6 +439,93 @@ async fn replicas_share_over_tls_and_never_without_a_verified_certificate() {
         .await
         .unwrap();
     assert_eq!(untrusting.runtime().store.state(), "degraded");
+}
+
+#[tokio::test]
+async fn replicas_find_their_redis_through_sentinel() {
+    if !redis::available() {
+        return;
+    }
+    let master = Redis::start();
+    let sentinel = redis::Sentinel::start(&master);
+    let h = common::builder()
+        .set("store.redis_url", sentinel.url())
+        .start()
+        .await;
+    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
+        .await
+        .unwrap();
+    assert_eq!(h.gw.runtime().store.state(), "up");
+    let id = h.enos_login().await;
+    let upstream = h.enos.count("enos.session_info");
+    let (_, v) = h
+        .post_json(
+            &b.base_url(),
+            "/enos-iam-service/v2.0/session/info",
+            Some(&format!("Bearer {id}")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["status"], 0, "{v}");
+    assert_eq!(
+        h.enos.count("enos.session_info"),
+        upstream,
+        "shared through the master"
+    );
+    assert!(
+        master.cli(&["--scan"]).contains("idbridge:{"),
+        "the copy is on the master"
+    );
+}
+
+#[tokio::test]
+async fn replicas_share_through_a_redis_cluster() {
+    if !redis::available() {
+        return;
+    }
+    let cluster = redis::Cluster::start();
+    let keys = crate::tokens::key_dir();
+    let builder = common::builder()
+        .set("store.redis_url", cluster.url())
+        .set("tokens.key_dir", keys.path().display().to_string());
+    let h = builder.start().await;
+    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
+        .await
+        .unwrap();
+    assert_eq!(b.runtime().store.state(), "up");
+    let p = Pair {
+        h,
+        b,
+        redis: None,
+        _keys: keys,
+    };
+    // Sessions (one MGET and one script per session, its keys in one slot), Net iD counters,
+    // and revocation by pub/sub, across the cluster's slots.
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let id = p.h.enos_login().await;
+        assert_eq!(p.enos_info(&p.b(), &id).await["status"], 0);
+        ids.push(id);
+    }
+    let netid = p.h.netid_login_at(&p.a()).await;
+    for count in 1..=4u64 {
+        let base = if count % 2 == 0 { p.a() } else { p.b() };
+        let body = json!({"SessionId": netid, "Count": count.to_string()});
+        let (_, v) =
+            p.h.post_json(&base, "/api/login/status/get", None, body)
+                .await;
+        assert_eq!(v["IsLoggedIn"], "True", "{v}");
+    }
+    for id in &ids {
+        assert!(p.propagation(&p.a(), &p.b(), id).await < Duration::from_millis(100));
+    }
+    // Each session's keys share a slot; different sessions spread over the nodes.
+    let per_node = cluster.keys();
+    let holding = per_node
+        .iter()
+        .filter(|keys| keys.contains("idbridge:{"))
+        .count();
+    assert!(holding >= 2, "{per_node:?}");
 }
 
 #[tokio::test]
