@@ -48,6 +48,30 @@ pub struct Metrics {
     pub revocations_received: IntCounter,
 }
 
+/// Label values the gateway writes, each list kept in step with the code that writes it (a
+/// test compares them with a scrape after traffic): exported at zero from start.
+const TOKEN_RESULTS: [&str; 4] = ["valid", "invalid", "expired", "revoked"];
+const CLOSE_REASONS: [&str; 3] = ["max_connections", "header_timeout", "keepalive_timeout"];
+const THROTTLE_REASONS: [&str; 3] = ["login_address", "login_account", "lookup_address"];
+const LOGIN_OUTCOMES: [&str; 6] = [
+    "success",
+    "bad_credentials",
+    "locked",
+    "expired",
+    "disabled",
+    "error",
+];
+const UPSTREAM_OPS: [&str; 3] = ["login", "status", "logout"];
+const UPSTREAM_OUTCOMES: [&str; 7] = [
+    "ok",
+    "unavailable",
+    "timeout",
+    "throttled",
+    "tls",
+    "busy",
+    "error",
+];
+
 /// The `op` labels of `idbridge_store_errors_total`, exported at zero from start.
 pub const STORE_OPS: [&str; 8] = [
     "load",
@@ -206,6 +230,40 @@ impl Metrics {
         Ok(metrics)
     }
 
+    /// Exports every known label combination of the counters at zero (Prometheus' "avoid
+    /// missing metrics"): a scrape right after start has every family, and `rate()` sees the
+    /// first event. `faces` and `backends` are the configured ones, by name. Per-request series
+    /// (`idbridge_requests_total`, the latency histograms) appear with their first request: their
+    /// label product would be hundreds of series that mostly never occur.
+    pub fn prime(&self, faces: &[&str], backends: &[&str]) {
+        for result in crate::store::Lookup::ALL {
+            self.cache_lookups.with_label_values(&[result.as_str()]);
+        }
+        for result in TOKEN_RESULTS {
+            self.tokens_verified.with_label_values(&[result]);
+        }
+        for reason in CLOSE_REASONS {
+            self.client_connections_closed.with_label_values(&[reason]);
+        }
+        for face in faces {
+            for reason in THROTTLE_REASONS {
+                self.throttled.with_label_values(&[face, reason]);
+            }
+        }
+        for backend in backends {
+            self.tokens_issued.with_label_values(&[backend]);
+            for outcome in LOGIN_OUTCOMES {
+                self.logins.with_label_values(&[backend, outcome]);
+            }
+            for op in UPSTREAM_OPS {
+                for outcome in UPSTREAM_OUTCOMES {
+                    self.upstream_requests
+                        .with_label_values(&[backend, op, outcome]);
+                }
+            }
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
@@ -223,6 +281,46 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn primed_labels_cover_what_the_code_writes() {
+        use crate::error::{LoginOutcome, UpstreamError};
+        for o in [
+            LoginOutcome::Success,
+            LoginOutcome::BadCredentials,
+            LoginOutcome::Locked,
+            LoginOutcome::PasswordExpired,
+            LoginOutcome::Disabled,
+            LoginOutcome::UnknownLink,
+            LoginOutcome::Refused,
+            LoginOutcome::Error,
+        ] {
+            assert!(LOGIN_OUTCOMES.contains(&o.as_str()), "{o:?}");
+        }
+        for e in [
+            UpstreamError::Unreachable,
+            UpstreamError::Timeout,
+            UpstreamError::Throttled,
+            UpstreamError::Tls,
+            UpstreamError::Busy,
+            UpstreamError::Status(500),
+        ] {
+            assert!(UPSTREAM_OUTCOMES.contains(&e.label()), "{e:?}");
+        }
+        let m = Metrics::new().unwrap();
+        m.prime(&["enos", "unified"], &["enos", "netid"]);
+        let text = m.render();
+        for series in [
+            r#"idbridge_cache_lookups_total{result="shared"} 0"#,
+            r#"idbridge_logins_total{backend="netid",outcome="locked"} 0"#,
+            r#"idbridge_upstream_requests_total{backend="enos",operation="status",outcome="timeout"} 0"#,
+            r#"idbridge_throttled_total{face="unified",reason="login_account"} 0"#,
+            r#"idbridge_tokens_verified_total{result="revoked"} 0"#,
+            r#"idbridge_client_connections_closed_total{reason="header_timeout"} 0"#,
+        ] {
+            assert!(text.contains(series), "{series} missing");
+        }
+    }
 
     #[test]
     fn exposition_has_every_family_with_the_prefix() {

@@ -180,6 +180,9 @@ impl Runtime {
                 .with_label_values(&[b.name().as_str()])
                 .set(0);
         }
+        let faces: Vec<&str> = router.faces().iter().map(|f| f.name()).collect();
+        let names: Vec<&str> = backends.iter().map(|b| b.name().as_str()).collect();
+        metrics.prime(&faces, &names);
         Ok(Self {
             client_limits: Limits {
                 max_body: config.limits.max_body_bytes,
