@@ -22,8 +22,12 @@ use crate::face::{Intent, Op, Request, RouteInput, credential_from};
 use crate::headers;
 use crate::intercept::Facts;
 use crate::reply::{Outcome, Reply};
-use crate::router::{Refusal, Target};
+use crate::router::Target;
 use crate::runtime::{Runtime, UNIFIED};
+
+mod refusals;
+
+use refusals::{gateway_error, head_bytes, refused, refused_head};
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -364,51 +368,6 @@ async fn authorize_app(rt: &Runtime, session: &Session, ctx: &mut Ctx) -> Option
             )
         }
     }
-}
-
-/// What the router refused, in the protocol of the face the caller was aiming at.
-fn refused(rt: &Runtime, face: Option<usize>, why: Refusal) -> Reply {
-    let e = match why {
-        Refusal::Path(problem) => GatewayError::BadPath(problem),
-        Refusal::Method { allowed } => GatewayError::MethodNotAllowed(allowed),
-    };
-    let reply = match face {
-        Some(f) => rt.face(f).error(&e, None).with_outcome(e.outcome()),
-        None => gateway_error(&e),
-    };
-    match why {
-        Refusal::Method { allowed } => reply.with_header("allow", allowed.allow_header()),
-        Refusal::Path(_) => reply,
-    }
-}
-
-/// The size of a request head as the client sent it, near enough: the request line and each
-/// header line with its CRLF.
-fn head_bytes(req: &RequestHeader) -> usize {
-    let line = req.method.as_str().len() + req.raw_path().len() + 12;
-    req.headers.iter().fold(line, |n, (name, value)| {
-        n + name.as_str().len() + value.len() + 4
-    })
-}
-
-/// 431 for a head over `limits.max_header_bytes`, in the protocol of the path it came on.
-fn refused_head(rt: &Runtime, target: Target, limit: usize) -> Reply {
-    let e = GatewayError::HeadersTooLarge { limit };
-    let face = match target {
-        Target::Face { face, .. } | Target::Proxy { face, .. } => Some(face),
-        Target::Refused { face, .. } => face,
-        Target::App(_) => Some(UNIFIED),
-        Target::Document(_) | Target::NotFound => None,
-    };
-    match face {
-        Some(f) => rt.face(f).error(&e, None).with_outcome(e.outcome()),
-        None => gateway_error(&e),
-    }
-}
-
-/// An error outside any face (no route, a failed app), in the unified JSON form.
-fn gateway_error(e: &GatewayError) -> Reply {
-    json_error(e.http_status(), e.code(), &e.public_message()).with_outcome(e.outcome())
 }
 
 /// Whose fault a failed proxied request was.

@@ -14,19 +14,16 @@
 //! - the subject index and the live counts follow moka's removal notifications, so neither needs
 //!   a scan.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::BuildHasher;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use idbridge_session::{Backend, Session, SessionId, UnixTime};
 use moka::Expiry;
 use moka::future::Cache;
-use moka::notification::RemovalCause;
-use parking_lot::Mutex;
 
+use self::index::Index;
 use crate::error::{GatewayError, Rejection};
 
 /// The least time a logged-out id stays refused locally: it outlives any fetch in flight at
@@ -158,25 +155,6 @@ pub struct SessionCache {
     max_stale: Arc<AtomicU64>,
     index: Arc<Index>,
 }
-
-/// What moka's removal notifications keep up to date: sessions by subject, and live counts.
-///
-/// Each indexed key holds a weak pointer to its entry, and a removal only unindexes the entry it
-/// names: a notification for a replaced or expired entry, delivered after the key was stored
-/// again, leaves the new entry indexed.
-#[derive(Default)]
-struct Index {
-    subjects: [Mutex<Subjects>; SHARDS],
-    hasher: std::collections::hash_map::RandomState,
-    live: Mutex<HashMap<Backend, u64>>,
-}
-
-/// Subject id → the keys of its sessions, each with its entry. A map, not a list, per subject:
-/// one subject may hold many sessions (a service account, a user on many devices), and storing
-/// one must not cost a walk through the others.
-type Subjects = HashMap<Arc<str>, HashMap<Arc<str>, Weak<Entry>>>;
-
-const SHARDS: usize = 16;
 
 impl std::fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -546,54 +524,6 @@ impl SessionCache {
     }
 }
 
-// === impl Index ===
-
-impl Index {
-    fn shard(&self, subject: &str) -> &Mutex<Subjects> {
-        &self.subjects[(self.hasher.hash_one(subject) % SHARDS as u64) as usize]
-    }
-
-    /// `entry` is about to be stored under `key`.
-    fn stored(&self, key: &Arc<str>, entry: &Arc<Entry>) {
-        *self.live.lock().entry(entry.session.backend).or_default() += 1;
-        let subject = entry.session.subject.id.as_str();
-        let mut shard = self.shard(subject).lock();
-        let keys = match shard.get_mut(subject) {
-            Some(keys) => keys,
-            None => shard.entry(Arc::from(subject)).or_default(),
-        };
-        keys.insert(key.clone(), Arc::downgrade(entry));
-    }
-
-    /// moka removed `entry` (replaced, expired, evicted or invalidated).
-    fn removed(&self, key: &Arc<str>, entry: &Arc<Entry>, _cause: RemovalCause) {
-        if let Some(n) = self.live.lock().get_mut(&entry.session.backend) {
-            *n = n.saturating_sub(1);
-        }
-        let subject = entry.session.subject.id.as_str();
-        let mut shard = self.shard(subject).lock();
-        if let Some(keys) = shard.get_mut(subject) {
-            if keys
-                .get(key)
-                .is_some_and(|w| Weak::as_ptr(w) == Arc::as_ptr(entry))
-            {
-                keys.remove(key);
-            }
-            if keys.is_empty() {
-                shard.remove(subject);
-            }
-        }
-    }
-
-    fn of(&self, subject: &str) -> Vec<Arc<Entry>> {
-        let shard = self.shard(subject).lock();
-        shard
-            .get(subject)
-            .map(|keys| keys.values().filter_map(Weak::upgrade).collect())
-            .unwrap_or_default()
-    }
-}
-
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -611,5 +541,6 @@ fn entry(session: Session, now: UnixTime) -> Option<Arc<Entry>> {
     })
 }
 
+mod index;
 #[cfg(test)]
 mod tests;
