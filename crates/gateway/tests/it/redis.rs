@@ -35,11 +35,7 @@ impl Redis {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..10 {
             // A free port now; another process may take it before Redis binds, then try again.
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             if let Some(child) = spawn(port, dir.path(), tls.as_deref()) {
                 return Redis {
                     child: Some(child),
@@ -114,11 +110,7 @@ impl Cluster {
         let mut nodes = Vec::new();
         let mut ports = Vec::new();
         while nodes.len() < 3 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             let node_dir = dir.path().join(port.to_string());
             std::fs::create_dir_all(&node_dir).unwrap();
             let mut command = Command::new("redis-server");
@@ -219,11 +211,7 @@ impl Sentinel {
     pub fn start(master: &Redis) -> Sentinel {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..10 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             let conf = dir.path().join("sentinel.conf");
             std::fs::write(
                 &conf,
@@ -262,6 +250,16 @@ impl Drop for Sentinel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port free now; another process may take it before the server binds it, and the callers
+/// then try another.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A server on `port`, once it says it is ready; `None` when it exits first (port taken).

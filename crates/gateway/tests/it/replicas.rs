@@ -29,23 +29,49 @@ async fn pair_with(tweak: impl FnOnce(Builder<'static>) -> Builder<'static>) -> 
         return None;
     }
     let redis = Redis::start();
+    Some(pair_on(redis.url(), Some(redis), tweak).await)
+}
+
+/// Two replicas on the Redis at `url`, whatever its topology, sharing one key dir. `redis` is
+/// the standalone server behind it, when there is one the test drives.
+async fn pair_on(
+    url: String,
+    redis: Option<Redis>,
+    tweak: impl FnOnce(Builder<'static>) -> Builder<'static>,
+) -> Pair {
     let keys = crate::tokens::key_dir();
     let builder = common::builder()
-        .set("store.redis_url", redis.url())
+        .set("store.redis_url", url)
         .set("tokens.key_dir", keys.path().display().to_string());
     let h = tweak(builder).start().await;
     let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
         .await
         .unwrap();
-    Some(Pair {
+    for replica in [&h.gw, &b] {
+        assert_eq!(replica.runtime().store.state(), "up");
+    }
+    Pair {
         h,
         b,
-        redis: Some(redis),
+        redis,
         _keys: keys,
-    })
+    }
 }
 
 impl Pair {
+    /// Logs a session in through A and shows B answers it from Redis, with no backend call.
+    async fn shared_login(&self) -> String {
+        let id = self.h.enos_login().await;
+        let upstream = self.h.enos.count("enos.session_info");
+        assert_eq!(self.enos_info(&self.b(), &id).await["status"], 0);
+        assert_eq!(
+            self.h.enos.count("enos.session_info"),
+            upstream,
+            "B answered from Redis"
+        );
+        id
+    }
+
     fn redis(&mut self) -> &mut Redis {
         self.redis.as_mut().expect("a pair on a standalone Redis")
     }
@@ -406,36 +432,13 @@ async fn replicas_share_over_tls_and_never_without_a_verified_certificate() {
     let pki = common::pki();
     let redis = Redis::start_tls(pki.path());
     let ca = pki.path().join("ca.pem").display().to_string();
-    let h = common::builder()
-        .set("store.redis_url", redis.url())
-        .set("store.ca_file", ca.clone())
-        .start()
-        .await;
-    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
-        .await
-        .unwrap();
-    assert_eq!(b.runtime().store.state(), "up");
-    let id = h.enos_login().await;
-    let upstream = h.enos.count("enos.session_info");
-    let (_, v) = h
-        .post_json(
-            &b.base_url(),
-            "/enos-iam-service/v2.0/session/info",
-            Some(&format!("Bearer {id}")),
-            json!({}),
-        )
-        .await;
-    assert_eq!(v["status"], 0, "{v}");
-    assert_eq!(
-        h.enos.count("enos.session_info"),
-        upstream,
-        "shared over TLS"
-    );
+    let p = pair_on(redis.url(), Some(redis), |b| b.set("store.ca_file", ca)).await;
+    p.shared_login().await;
 
     // Without the CA, the server's certificate is not trusted: degraded, never in the clear.
-    let mut config = h.config.clone();
+    let mut config = p.h.config.clone();
     config.store.ca_file = None;
-    let untrusting = RunningGateway::start_with(config, h.kinds.clone())
+    let untrusting = RunningGateway::start_with(config, p.h.kinds.clone())
         .await
         .unwrap();
     assert_eq!(untrusting.runtime().store.state(), "degraded");
@@ -448,33 +451,16 @@ async fn replicas_find_their_redis_through_sentinel() {
     }
     let master = Redis::start();
     let sentinel = redis::Sentinel::start(&master);
-    let h = common::builder()
-        .set("store.redis_url", sentinel.url())
-        .start()
-        .await;
-    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
-        .await
-        .unwrap();
-    assert_eq!(h.gw.runtime().store.state(), "up");
-    let id = h.enos_login().await;
-    let upstream = h.enos.count("enos.session_info");
-    let (_, v) = h
-        .post_json(
-            &b.base_url(),
-            "/enos-iam-service/v2.0/session/info",
-            Some(&format!("Bearer {id}")),
-            json!({}),
-        )
-        .await;
-    assert_eq!(v["status"], 0, "{v}");
-    assert_eq!(
-        h.enos.count("enos.session_info"),
-        upstream,
-        "shared through the master"
-    );
+    let p = pair_on(sentinel.url(), Some(master), |b| b).await;
+    p.shared_login().await;
+    let keys = p
+        .redis
+        .as_ref()
+        .map(|m| m.cli(&["--scan"]))
+        .unwrap_or_default();
     assert!(
-        master.cli(&["--scan"]).contains("idbridge:{"),
-        "the copy is on the master"
+        keys.contains("idbridge:{"),
+        "the copy is on the master: {keys}"
     );
 }
 
@@ -484,28 +470,12 @@ async fn replicas_share_through_a_redis_cluster() {
         return;
     }
     let cluster = redis::Cluster::start();
-    let keys = crate::tokens::key_dir();
-    let builder = common::builder()
-        .set("store.redis_url", cluster.url())
-        .set("tokens.key_dir", keys.path().display().to_string());
-    let h = builder.start().await;
-    let b = RunningGateway::start_with(h.config.clone(), h.kinds.clone())
-        .await
-        .unwrap();
-    assert_eq!(b.runtime().store.state(), "up");
-    let p = Pair {
-        h,
-        b,
-        redis: None,
-        _keys: keys,
-    };
+    let p = pair_on(cluster.url(), None, |b| b).await;
     // Sessions (one MGET and one script per session, its keys in one slot), Net iD counters,
     // and revocation by pub/sub, across the cluster's slots.
     let mut ids = Vec::new();
     for _ in 0..10 {
-        let id = p.h.enos_login().await;
-        assert_eq!(p.enos_info(&p.b(), &id).await["status"], 0);
-        ids.push(id);
+        ids.push(p.shared_login().await);
     }
     let netid = p.h.netid_login_at(&p.a()).await;
     for count in 1..=4u64 {
