@@ -2,6 +2,8 @@
 //! sessions decoded from them exactly as the gateway decodes a backend's answer. Shared by the
 //! criterion benches (`micro/`) and the load harness's memory measurement (`load/`).
 
+pub mod procs;
+
 use idbridge_protocol::enos::{self, EnosReply};
 use idbridge_protocol::{DecodeError, Limits, netid};
 use idbridge_session::{Session, SessionId, UnixTime};

@@ -26,7 +26,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod calls;
 mod memory;
-mod procs;
 mod replicas;
 mod report;
 mod wrk;
@@ -40,6 +39,8 @@ use clap::{Parser, Subcommand};
 use idbridge_session::Backend;
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
+
+use idbridge_benches::procs;
 
 use crate::calls::{cache_metrics, enos_login, netid_login, post, soap_status};
 use crate::report::{Coalescing, Report, Row, delta};

@@ -18,8 +18,8 @@ use idbridge_gateway::store::{LocalStore, SessionStore};
 use idbridge_session::Backend;
 use serde_json::{Value, json};
 
-use crate::procs::rss_of;
 use crate::report::Memory;
+use idbridge_benches::procs::rss_of;
 
 /// What one measurement found; printed as JSON by the child, read by the parent.
 pub fn measure(backend: Backend, sessions: u64) -> anyhow::Result<Value> {

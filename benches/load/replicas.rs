@@ -23,9 +23,9 @@ use serde_json::Value;
 
 use crate::Scenario;
 use crate::calls::{cache_metrics, counter, enos_login, metrics, post};
-use crate::procs::{self, Gateway, Redis};
 use crate::report::{self, Lookups, Propagation, Row, delta};
 use crate::wrk::{Call, Cycled};
+use idbridge_benches::procs::{self, Gateway, Redis};
 
 /// EnOS sessions logged in through A, which r-l1 and r-l2 cycle through: many more than B's
 /// memory holds, as many as a few minutes of rounds can refresh at the backend once per

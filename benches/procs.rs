@@ -1,5 +1,6 @@
-//! The processes under test: the release `idbridge` gateway, nginx and redis-server. Each is
-//! stopped when its handle drops, so a failed run leaves nothing listening behind.
+//! The processes under test: the release `idbridge` gateway, the backend simulators, nginx and
+//! redis-server. Each is stopped when its handle drops, so a failed run leaves nothing listening
+//! behind. Shared by the load benchmark and the reliability runs (chaos, soak).
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 
 /// A child process, stopped with SIGTERM (nginx's master takes its workers down with it).
 #[derive(Debug)]
@@ -25,10 +26,44 @@ impl Proc {
     pub fn rss_bytes(&self) -> anyhow::Result<u64> {
         rss_of(&format!("/proc/{}/status", self.pid()))
     }
+
+    /// Open file descriptors of the process now (entries of `/proc/PID/fd`).
+    pub fn open_fds(&self) -> anyhow::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.pid()))?.count())
+    }
+
+    /// Sends `signal` (a name `kill` knows: STOP, CONT, KILL, …) to the process.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()?;
+        ensure!(status.success(), "kill -{signal} {} failed", self.pid());
+        Ok(())
+    }
+
+    /// How the process ended, if it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kills the process at once (SIGKILL: no shutdown, as in a crash) and reaps it.
+    pub fn crash(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // A stopped process would not act on SIGTERM.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -147,7 +182,12 @@ level = "info"
 "#
         ),
     )?;
-    let log = std::fs::File::create(dir.join("gateway.log"))?;
+    // Appended: a restarted gateway (the reliability runs crash and restart them) keeps the log
+    // of the one before.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("gateway.log"))?;
     let mut child = Command::new(binary)
         .arg("run")
         .arg("--config")
@@ -297,8 +337,13 @@ pub struct Redis {
 /// Starts redis-server with its data directory and log (`redis.log`) in `dir`. Ready when it
 /// says it accepts connections.
 pub fn redis(dir: &Path) -> anyhow::Result<Redis> {
+    redis_on(dir, free_port()?)
+}
+
+/// Starts redis-server on `port` (a restart on the port an earlier one had), empty: with no
+/// persistence, what the earlier one held is gone, as after a crash of a cache-only Redis.
+pub fn redis_on(dir: &Path, port: u16) -> anyhow::Result<Redis> {
     std::fs::create_dir_all(dir)?;
-    let port = free_port()?;
     let mut child = Command::new("redis-server")
         .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
         .arg("--port")
@@ -316,7 +361,10 @@ pub fn redis(dir: &Path) -> anyhow::Result<Redis> {
     };
     // The log is read to its end, into the file: a pipe nobody reads would stall the server.
     let log_path = dir.join("redis.log");
-    let mut log = std::fs::File::create(&log_path)?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
     let (ready, started) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -336,10 +384,68 @@ pub fn redis(dir: &Path) -> anyhow::Result<Redis> {
     })
 }
 
+/// The two backend simulators of one `idbridge sim` process.
+#[derive(Debug)]
+pub struct Sims {
+    pub proc: Proc,
+    pub enos: SocketAddr,
+    pub netid: SocketAddr,
+}
+
+/// Starts `idbridge sim` with its EnOS simulator on `enos` and its Net iD simulator on `netid`
+/// (port 0: any free one), logging to `log` (appended). Ready when it prints both addresses.
+pub fn sims(
+    binary: &Path,
+    repo: &Path,
+    log: &Path,
+    enos: SocketAddr,
+    netid: SocketAddr,
+) -> anyhow::Result<Sims> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let mut child = Command::new(binary)
+        .args([
+            "sim",
+            "--enos",
+            &enos.to_string(),
+            "--netid",
+            &netid.to_string(),
+        ])
+        .current_dir(repo)
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {} sim", binary.display()))?;
+    let stdout = child.stdout.take().context("simulator stdout")?;
+    let proc = Proc {
+        name: "idbridge sim",
+        child,
+    };
+    // "EnOS IAM simulator       http://127.0.0.1:P", then the Net iD line.
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addr = |what: &str| -> anyhow::Result<SocketAddr> {
+        let line = lines
+            .next()
+            .transpose()?
+            .with_context(|| format!("the simulators did not start (see {})", log.display()))?;
+        ensure!(line.starts_with(what), "unexpected simulator line {line:?}");
+        let url = line.rsplit(' ').next().unwrap_or_default();
+        url.trim_start_matches("http://")
+            .parse()
+            .with_context(|| format!("no address in {line:?}"))
+    };
+    let (enos, netid) = (addr("EnOS")?, addr("Net iD")?);
+    // The last line it prints ("Stats: …"): read, so that closing the pipe cannot fail a write.
+    let _ = lines.next();
+    Ok(Sims { proc, enos, netid })
+}
+
 /// A port nothing listens on now. nginx (or redis-server) binds it itself a moment later; another
 /// process taking it in between would make it fail to start, loudly, never measure the wrong
 /// thing.
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
