@@ -2,7 +2,8 @@
 #   make demo   the gateway with both backend simulators, ready to curl
 #   make test   fmt check, clippy -D warnings, the whole test suite, every shipped config validated
 # And: make demo-cluster (two replicas sharing sessions through Redis), make bench (load benchmark
-# against nginx, writes benches/RESULTS.md), make bench-micro.
+# against nginx, writes benches/RESULTS.md), make bench-micro, and the reliability runs that
+# write benches/RELIABILITY.md: make chaos, make soak.
 # Both install what the build needs first (Pingora needs cmake).
 
 SHELL := /bin/bash
@@ -15,7 +16,7 @@ CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.t
 # PyJWT, zeep, schemathesis, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
-.PHONY: deps test demo demo-cluster demo-tls tls-certs sim check-configs fmt bench bench-micro
+.PHONY: deps test demo demo-cluster demo-tls tls-certs sim check-configs fmt bench bench-micro chaos soak
 
 ## deps: install the system packages and Rust components the build needs (idempotent).
 deps:
@@ -107,6 +108,25 @@ bench: deps
 ## bench-micro: the criterion micro-benchmarks of the hot paths (benches/micro).
 bench-micro: deps
 	$(CARGO) bench -p idbridge-benches
+
+## chaos: two release replicas, Redis and both simulators under a steady load that checks every
+## answer, while each simulator, Redis and replica B are stalled and crashed in turn; writes the
+## chaos section of benches/RELIABILITY.md. About five minutes. Options go through CHAOS_ARGS,
+## e.g. make chaos CHAOS_ARGS="--fault-for 20s --rate 2000".
+chaos: deps
+	$(CARGO) build --release -p idbridge -p idbridge-benches
+	./target/release/idbridge-reliability chaos $(CHAOS_ARGS)
+
+## soak: mixed and hostile traffic for SOAK_DURATION (default 30m) with sessions churning through
+## the replicas' caches; samples memory and descriptors, plots them (benches/soak.png) and writes
+## the soak section of benches/RELIABILITY.md. Options go through SOAK_ARGS.
+soak: deps
+	@# The plot's text is drawn with DejaVu Sans.
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+		echo "installing fonts-dejavu-core (the soak plot's font)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-dejavu-core >/dev/null; }
+	$(CARGO) build --release -p idbridge -p idbridge-benches
+	./target/release/idbridge-reliability soak --duration $(or $(SOAK_DURATION),30m) $(SOAK_ARGS)
 
 fmt:
 	$(CARGO) fmt --all
