@@ -3,7 +3,7 @@
 #   make test   fmt check, clippy -D warnings, the whole test suite, every shipped config validated
 # And: make demo-cluster (two replicas sharing sessions through Redis), make bench (load benchmark
 # against nginx, writes benches/RESULTS.md), make bench-micro, and the reliability runs that
-# write benches/RELIABILITY.md: make chaos, make soak.
+# write benches/RELIABILITY.md: make fuzz, make chaos, make soak.
 # Both install what the build needs first (Pingora needs cmake).
 
 SHELL := /bin/bash
@@ -16,7 +16,7 @@ CONFIGS := $(wildcard config/*.toml config/examples/*.toml deploy/kubernetes/*.t
 # PyJWT, zeep, schemathesis, nginx) are required (IDBRIDGE_REQUIRE_TOOLS), never silently skipped.
 TOOLS := $(or $(IDBRIDGE_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/idbridge/tools)
 
-.PHONY: deps test demo demo-cluster demo-tls tls-certs sim check-configs fmt bench bench-micro chaos soak
+.PHONY: deps test demo demo-cluster demo-tls tls-certs sim check-configs fmt bench bench-micro fuzz fuzz-smoke chaos soak
 
 ## deps: install the system packages and Rust components the build needs (idempotent).
 deps:
@@ -61,6 +61,7 @@ test: deps
 	PATH="$(TOOLS):$$PATH" IDBRIDGE_REQUIRE_TOOLS=1 $(CARGO) test --workspace
 	$(CARGO) bench --workspace --no-run
 	$(MAKE) --no-print-directory check-configs
+	$(MAKE) --no-print-directory fuzz-smoke
 
 ## check-configs: every shipped configuration file must validate.
 check-configs:
@@ -108,6 +109,16 @@ bench: deps
 ## bench-micro: the criterion micro-benchmarks of the hot paths (benches/micro).
 bench-micro: deps
 	$(CARGO) bench -p idbridge-benches
+
+## fuzz: every cargo-fuzz target of fuzz/ for FUZZ_TIME seconds (default 60), then the figures
+## into benches/RELIABILITY.md (its fuzz section). Builds fuzz/target first (cold: ~10 min, 2 cores).
+## One target: make fuzz FUZZ_TARGETS=jwt. fuzz/README.md has the rest.
+fuzz: deps
+	CARGO="$(CARGO)" FUZZ_TIME="$(or $(FUZZ_TIME),60)" bash scripts/fuzz.sh report $(FUZZ_TARGETS)
+
+## fuzz-smoke: every target for FUZZ_SMOKE_TIME seconds (default 10); fails on any crash.
+fuzz-smoke: deps
+	CARGO="$(CARGO)" FUZZ_SMOKE_TIME="$(or $(FUZZ_SMOKE_TIME),10)" bash scripts/fuzz.sh smoke $(FUZZ_TARGETS)
 
 ## chaos: two release replicas, Redis and both simulators under a steady load that checks every
 ## answer, while each simulator, Redis and replica B are stalled and crashed in turn; writes the

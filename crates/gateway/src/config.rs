@@ -401,3 +401,11 @@ pub fn load_with(sources: &Sources, kinds: &Kinds) -> Result<Config, ConfigError
     let tree = raw::merge(sources)?;
     validate::config(tree, kinds)
 }
+
+/// Loads and validates TOML text as `idbridge check-config --config FILE` loads that file's
+/// contents (same parser, same validation), with no default file and no environment. Used by the
+/// `config` fuzz target; what only building can tell is [`crate::runtime::Runtime::check`]'s.
+pub fn load_toml(text: &str, kinds: &Kinds) -> Result<Config, ConfigError> {
+    let tree = raw::merge_with(&Sources::defaults_only(), Some(text))?;
+    validate::config(tree, kinds)
+}

@@ -187,6 +187,12 @@ pub struct RawTokens {
 
 /// Reads and merges the sources, later ones winning, into one tree.
 pub fn merge(sources: &Sources) -> Result<Node, ConfigError> {
+    merge_with(sources, None)
+}
+
+/// [`merge`], with `text` (TOML) layered over the files as one more file, read by the same
+/// parser; the environment still wins.
+pub fn merge_with(sources: &Sources, text: Option<&str>) -> Result<Node, ConfigError> {
     let mut builder = config::Config::builder();
     if let Some(path) = &sources.default_file {
         builder = builder.add_source(
@@ -207,6 +213,9 @@ pub fn merge(sources: &Sources) -> Result<Node, ConfigError> {
                 .format(FileFormat::Toml)
                 .required(true),
         );
+    }
+    if let Some(text) = text {
+        builder = builder.add_source(File::from_str(text, FileFormat::Toml));
     }
     let env = Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-use idbridge_gateway::config::{Config, LogFormat, Sources, load};
+use idbridge_gateway::backend::Kinds;
+use idbridge_gateway::config::{Config, LogFormat, Sources, load, load_toml};
 
 fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
     Some(
@@ -106,6 +107,25 @@ format = "xml"
         text.contains("cache.revalidate_afer: unknown key"),
         "{text}"
     );
+}
+
+#[test]
+fn toml_text_loads_as_the_given_file_would() {
+    let text = "[server]\nlisten = \"127.0.0.1:7000\"\n[cache]\nmax_sessions = 10\n";
+    let c = load_toml(text, &Kinds::default()).unwrap();
+    let file = toml_file(text);
+    let sources = Sources {
+        default_file: None,
+        file: Some(file.path().into()),
+        env: env(&[]),
+    };
+    assert_eq!(c, load(&sources).unwrap());
+    assert_eq!(c.server.listen.unwrap().to_string(), "127.0.0.1:7000");
+
+    let err = load_toml("[cache]\nrevalidate_afer = 1\n", &Kinds::default()).unwrap_err();
+    assert_eq!(err.problems[0].key, "cache.revalidate_afer");
+    let err = load_toml("[cache\n", &Kinds::default()).unwrap_err();
+    assert_eq!(err.problems[0].key, "<sources>");
 }
 
 #[test]
