@@ -21,8 +21,9 @@ pub struct SoakArgs {
     /// How long the soak runs.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub duration: Duration,
-    /// Every replica's `cache.max_sessions`: well below the sessions held, so they churn.
-    #[arg(long, default_value_t = 1000)]
+    /// Every replica's `cache.max_sessions`: well below the sessions held (`--workers` ×
+    /// `--sessions`, 512 by default), so they churn through it.
+    #[arg(long, default_value_t = 200)]
     pub max_sessions: u64,
     /// Time between samples of memory and descriptors.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
@@ -95,9 +96,9 @@ pub async fn run(args: &SoakArgs, setup: &Setup) -> anyhow::Result<String> {
     let _ = writeln!(
         s,
         "## Soak\n\n{}\n\nCommand: `make soak` (`{}`). Two release replicas sharing one \
-         redis-server, {} workers holding {} sessions each ({} in all) against \
-         `cache.max_sessions = {}` per replica, {} requests/s for {:.0} min: 10 % logouts (a new \
-         login takes each one's place), 5 % pass-through, 2 % hostile requests (truncated JSON, \
+         redis-server, {} workers holding {} sessions each ({} at a time, {} logged in over the \
+         run) against `cache.max_sessions = {}` per replica, {} requests/s for {:.0} min: 10 % \
+         logouts (a new login takes each one's place), 5 % pass-through, 2 % hostile requests (truncated JSON, \
          5000-deep XML, a 100 KiB body, wrong JSON types, an unknown bearer, a 40 KiB header), \
          the rest status on every face.\n",
         setup.machine,
@@ -105,6 +106,7 @@ pub async fn run(args: &SoakArgs, setup: &Setup) -> anyhow::Result<String> {
         c.workers,
         c.sessions,
         c.workers * c.sessions,
+        world.logins.load(Ordering::Relaxed),
         args.max_sessions,
         c.rate,
         args.duration.as_secs_f64() / 60.0

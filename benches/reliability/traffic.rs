@@ -45,6 +45,8 @@ pub struct World {
     pub recorder: Recorder,
     pub stop: AtomicBool,
     pub failovers: AtomicU64,
+    /// Sessions logged in so far.
+    pub logins: AtomicU64,
     /// The sessions held now, for the sweeps.
     pub held: Mutex<HashMap<u64, Held>>,
     pub incidents: Mutex<Vec<String>>,
@@ -90,6 +92,7 @@ impl World {
             recorder: Recorder::new(),
             stop: AtomicBool::new(false),
             failovers: AtomicU64::new(0),
+            logins: AtomicU64::new(0),
             held: Mutex::default(),
             incidents: Mutex::default(),
             next_id: AtomicU64::new(0),
@@ -219,6 +222,7 @@ async fn login(world: &World, replica: usize, kind: Kind) -> Option<Sess> {
     };
     world.recorder.record(sent_at, started.elapsed(), &outcome);
     let credential = credential?;
+    world.logins.fetch_add(1, Ordering::Relaxed);
     let id = world.next_id.fetch_add(1, Ordering::Relaxed);
     world.held.lock().insert(
         id,
