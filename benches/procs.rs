@@ -442,6 +442,35 @@ pub fn sims(
     Ok(Sims { proc, enos, netid })
 }
 
+/// The project's demo PKI (CA, server and client certificates), made in `dir` by
+/// `scripts/make-tls-certs.sh`.
+pub fn tls_certs(repo: &Path, dir: &Path) -> anyhow::Result<()> {
+    let made = Command::new("bash")
+        .arg(repo.join("scripts/make-tls-certs.sh"))
+        .arg(dir)
+        .output()?;
+    ensure!(
+        made.status.success(),
+        "making the TLS certificates failed: {made:?}"
+    );
+    Ok(())
+}
+
+/// A token key directory `dir` holding one new Ed25519 signing key, made by openssl.
+pub fn token_keys(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let made = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(dir.join("signing.pem"))
+        .output()
+        .context("running openssl (make deps installs it)")?;
+    ensure!(
+        made.status.success(),
+        "making the token key failed: {made:?}"
+    );
+    Ok(())
+}
+
 /// A port nothing listens on now. nginx (or redis-server) binds it itself a moment later; another
 /// process taking it in between would make it fail to start, loudly, never measure the wrong
 /// thing.

@@ -152,14 +152,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let netid = Simulator::start_netid(any, &opts).await?;
     // One certificate for both TLS servers, made by the project's script.
     let tls = dir.join("tls");
-    let made = std::process::Command::new("bash")
-        .arg(repo.join("scripts/make-tls-certs.sh"))
-        .arg(&tls)
-        .output()?;
-    ensure!(
-        made.status.success(),
-        "making the TLS certificates failed: {made:?}"
-    );
+    procs::tls_certs(&repo, &tls)?;
     let gateway = procs::gateway(
         &binary,
         &repo,

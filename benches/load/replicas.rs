@@ -15,7 +15,6 @@
 //! answers, and so would measure nothing.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -80,16 +79,7 @@ impl Replicas {
         let redis = procs::redis(&dir.join("redis"))?;
         eprintln!("redis-server on {} (pid {})", redis.url, redis.proc.pid());
         let keys = dir.join("keys");
-        std::fs::create_dir_all(&keys)?;
-        let made = Command::new("openssl")
-            .args(["genpkey", "-algorithm", "ed25519", "-out"])
-            .arg(keys.join("bench.pem"))
-            .output()
-            .context("running openssl (make deps installs it)")?;
-        ensure!(
-            made.status.success(),
-            "making the token key failed: {made:?}"
-        );
+        procs::token_keys(&keys)?;
         let env = |max_sessions: Option<&str>| {
             let mut env = vec![
                 ("IDBRIDGE__STORE__REDIS_URL", redis.url.clone()),

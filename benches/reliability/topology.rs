@@ -4,10 +4,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, bail};
 use idbridge_benches::procs::{self, Gateway, Proc, Redis, Sims};
 
 /// How long a restarted replica may take to reach Redis before the run gives up.
@@ -76,25 +75,9 @@ impl Topology {
         http: &reqwest::Client,
     ) -> anyhow::Result<Self> {
         let tls = dir.join("tls");
-        let made = Command::new("bash")
-            .arg(repo.join("scripts/make-tls-certs.sh"))
-            .arg(&tls)
-            .output()?;
-        ensure!(
-            made.status.success(),
-            "making the TLS certificates failed: {made:?}"
-        );
+        procs::tls_certs(repo, &tls)?;
         let keys = dir.join("keys");
-        std::fs::create_dir_all(&keys)?;
-        let made = Command::new("openssl")
-            .args(["genpkey", "-algorithm", "ed25519", "-out"])
-            .arg(keys.join("reliability.pem"))
-            .output()
-            .context("running openssl (make deps installs it)")?;
-        ensure!(
-            made.status.success(),
-            "making the token key failed: {made:?}"
-        );
+        procs::token_keys(&keys)?;
 
         let any: SocketAddr = "127.0.0.1:0".parse()?;
         let enos = procs::sims(binary, repo, &dir.join("sim-enos.log"), any, any)?;
