@@ -13,7 +13,7 @@ mod login;
 mod render;
 mod session;
 
-pub use auth::parse_authorization;
+pub use auth::{is_session_id, parse_authorization};
 pub use code::EnosCode;
 pub use envelope::{
     EnosReply, decode_response, failure, login_response, logout_response, session_info_response,

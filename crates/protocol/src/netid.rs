@@ -16,8 +16,8 @@ pub mod soap;
 
 pub use datetime::{format_login_time, parse_login_time};
 pub use mapping::{
-    EXTRA_IMAGE_ID, EXTRA_TASK_COUNTER, login_status_from_session, not_logged_in, refused,
-    session_from_login_status,
+    ADMIN_USAGE, EXTRA_IMAGE_ID, EXTRA_TASK_COUNTER, login_status_from_session, not_logged_in,
+    refused, session_from_login_status,
 };
 pub(crate) use mapping::{
     organizations_from_json, organizations_to_json, usages_from_json, usages_to_json,

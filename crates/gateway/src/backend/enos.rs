@@ -90,10 +90,7 @@ impl IdentityBackend for EnosBackend {
 
     /// `IAM_S_` and letters and digits (the documented sample's form), at most 512 characters.
     fn recognises(&self, id: &str) -> bool {
-        id.len() <= 512
-            && id.strip_prefix("IAM_S_").is_some_and(|rest| {
-                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-            })
+        codec::is_session_id(id)
     }
 
     async fn login(

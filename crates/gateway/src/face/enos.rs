@@ -6,7 +6,7 @@
 
 use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{self as codec, CONTENT_TYPE, EnosCode, LoginRequest};
-use idbridge_session::{Backend, Session, SessionId, UnixTime};
+use idbridge_session::{Backend, Session, UnixTime};
 
 use super::{
     Answer, Face, Intent, Login, Methods, Op, Request, RouteDecl, TOKEN_HEADER, account_key,
@@ -86,10 +86,11 @@ impl Face for EnosFace {
                 token: Some(token),
             } => {
                 // A token holder never learns the backend session id: `session.id` echoes the
-                // token, which the gateway accepts wherever an id goes.
-                let mut shown = Session::clone(&session);
-                shown.id = SessionId::new(token);
-                session_info(&shown, now)
+                // token, the credential it already holds and which the gateway accepts wherever
+                // an id goes (the renderer writes only EnOS ids, so it is set here).
+                let mut v = codec::session_info_response(&session, now);
+                v["session"]["id"] = token.into();
+                Reply::json(200, CONTENT_TYPE, &v)
             }
             Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
                 session_info(&session, now)

@@ -1,5 +1,7 @@
 //! Protocol fidelity: what a real EnOS or Net iD client expects on the wire, beyond the happy path.
 
+use serde_json::{Value, json};
+
 use crate::common::{self, NS};
 
 /// SOAP 1.1 §6.2: a fault travels on HTTP 500, whatever went wrong behind it; the gateway's own
@@ -221,4 +223,45 @@ async fn a_logout_the_backend_missed_holds_and_says_so() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn the_bridge_says_nothing_the_source_did_not() {
+    let h = common::start().await;
+
+    // A Net iD session asked about on the EnOS face.
+    let sid = h.netid_login().await;
+    let (status, v) = h.enos_info(&format!("Bearer {sid}")).await;
+    assert_eq!((status, &v["status"]), (200, &json!(0)), "{v}");
+    let s = &v["session"];
+    assert_eq!(
+        s["id"],
+        Value::Null,
+        "a Net iD id is not an EnOS session id: {v}"
+    );
+    assert_eq!(s["residentOrganization"], Value::Null, "{v}");
+    assert_eq!(
+        s["user"]["authType"],
+        Value::Null,
+        "a certificate is no EnOS auth type"
+    );
+    assert_eq!(s["workingOrganization"]["name"], "Contoso Ltd", "{v}");
+    assert!(
+        !v.to_string().contains(&sid),
+        "the Net iD id is not repeated: {v}"
+    );
+
+    // The vendor's EnOS user (type 2, an administrator) asked about on the Net iD face.
+    let id = h.enos_login().await;
+    let (_, v) = h.netid_status(&id, 1).await;
+    assert_eq!(v["IsLoggedIn"], "True", "{v}");
+    assert_eq!(
+        v["UsageList"],
+        json!([{"PresentationInfo": "Admin"}]),
+        "{v}"
+    );
+    assert!(
+        v.get("ImageId").is_none() && v.get("TaskCounter").is_none(),
+        "{v}"
+    );
 }

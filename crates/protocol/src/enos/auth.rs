@@ -2,6 +2,15 @@
 //!
 //! The vendor's Java samples send `Bearer <id>`, its Python samples the bare id; both are accepted.
 
+/// Whether `id` has the form of an EnOS session id: `IAM_S_` and letters and digits (the
+/// documented sample's form), at most 512 characters.
+pub fn is_session_id(id: &str) -> bool {
+    id.len() <= 512
+        && id
+            .strip_prefix("IAM_S_")
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// The session id in an `Authorization` value: `Bearer <id>` (scheme in any case) or a bare id.
 ///
 /// Returns `None` for an empty value, another scheme, or an id with whitespace or control

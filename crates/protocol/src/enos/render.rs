@@ -3,7 +3,10 @@
 //! The key sets are the vendor samples': the Log In user has the 21 keys of the Log In sample,
 //! the session/info user 4 more. Keys a session from EnOS brought along (kept in
 //! `enos.user.*` / `enos.session.*` extras) come back as they were; for a session from Net iD
-//! the keys EnOS cannot fill get neutral values (`null`, `false`, `""`, `0`).
+//! the keys EnOS cannot fill get neutral values (`null`, `false`, `""`, `0`), and what Net iD
+//! did not say is `null`, never made up: `session.id` (a Net iD id is not an EnOS one),
+//! `residentOrganization`, an organisation id Net iD's `OrganizationList` does not give, and
+//! `authType` for a certificate login. The mappings are tabled in the crate's documentation.
 
 use idbridge_session::{AuthMethod, Organization, Session, SubjectKind, UnixTime};
 use serde_json::{Map, Value, json};
@@ -78,17 +81,27 @@ pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape)
             map.insert(key.to_owned(), value.clone());
         }
     }
-    let working = session.working_org.as_ref().or(session.home_org.as_ref());
-    let resident = session.home_org.as_ref().or(session.working_org.as_ref());
-    map.insert("workingOrganization".into(), org_json(working));
+    map.insert(
+        "workingOrganization".into(),
+        org_json(session.working_org.as_ref()),
+    );
     map.insert("expires".into(), Value::from(expires));
     map.insert("createTime".into(), Value::from(session.created.as_secs()));
-    map.insert("residentOrganization".into(), org_json(resident));
+    map.insert(
+        "residentOrganization".into(),
+        org_json(session.home_org.as_ref()),
+    );
     map.insert(
         "refreshTime".into(),
         Value::from(session.refreshed.as_secs()),
     );
-    map.insert("id".into(), Value::from(session.id.expose()));
+    // Only an EnOS session id is one; for a Net iD session the caller holds its own credential.
+    let id = if super::is_session_id(session.id.expose()) {
+        Value::from(session.id.expose())
+    } else {
+        Value::Null
+    };
+    map.insert("id".into(), id);
     map.insert("user".into(), user_json(session, shape));
     Value::Object(map)
 }
@@ -102,7 +115,7 @@ fn user_json(session: &Session, shape: UserShape) -> Value {
             user.insert(key.to_owned(), value.clone());
         }
     }
-    let org_id = session.organization().map(|o| Value::from(o.id.as_str()));
+    let org_id = session.organization().map(|o| org_id(&o.id));
     for (key, default) in LOGIN_USER_DEFAULTS {
         user.entry(key).or_insert_with(|| match default {
             DefaultValue::Null => Value::Null,
@@ -134,11 +147,13 @@ fn user_json(session: &Session, shape: UserShape) -> Value {
         SubjectKind::OrgAdmin => 2,
     };
     user.insert("type".into(), Value::from(kind));
+    // EnOS knows its own accounts (0) and LDAP (1); a certificate login is neither.
     let auth = match session.auth_method {
-        AuthMethod::Ldap { .. } => 1,
-        AuthMethod::Password | AuthMethod::Certificate => 0,
+        AuthMethod::Password => Value::from(0),
+        AuthMethod::Ldap { .. } => Value::from(1),
+        AuthMethod::Certificate => Value::Null,
     };
-    user.insert("authType".into(), Value::from(auth));
+    user.insert("authType".into(), auth);
     user.insert("extra".into(), user_extra(session));
     Value::Object(user)
 }
@@ -174,8 +189,17 @@ fn user_extra(session: &Session) -> Value {
 
 fn org_json(org: Option<&Organization>) -> Value {
     match org {
-        Some(o) => json!({"domain": o.domain, "name": o.name, "id": o.id}),
+        Some(o) => json!({"domain": o.domain, "name": o.name, "id": org_id(&o.id)}),
         None => Value::Null,
+    }
+}
+
+/// An organisation id, `null` when the source did not give one.
+fn org_id(id: &str) -> Value {
+    if id.is_empty() {
+        Value::Null
+    } else {
+        Value::from(id)
     }
 }
 
@@ -219,16 +243,17 @@ mod tests {
         assert_eq!(keys(&info["user"]), 25);
         assert_eq!(
             login["workingOrganization"],
-            json!({"domain": null, "name": "Contoso Ltd", "id": ""})
+            json!({"domain": null, "name": "Contoso Ltd", "id": null})
         );
-        assert_eq!(login["residentOrganization"], login["workingOrganization"]);
+        assert_eq!(login["residentOrganization"], Value::Null);
+        assert_eq!(login["id"], Value::Null);
         assert_eq!(login["user"]["extra"]["netid.ImageId"], "35");
         assert_eq!(
             login["user"]["extra"]["netid.UsageList"],
             json!([{"PresentationInfo": "User"}])
         );
-        assert_eq!(login["user"]["organizationId"], "");
-        assert_eq!(login["user"]["authType"], 0);
+        assert_eq!(login["user"]["organizationId"], Value::Null);
+        assert_eq!(login["user"]["authType"], Value::Null);
     }
 
     #[test]

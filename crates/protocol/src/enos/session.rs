@@ -91,7 +91,11 @@ fn fill_user(s: &mut Session, user: &Map<String, Value>) -> Result<(), DecodeErr
         Some(Some(2)) => SubjectKind::OrgAdmin,
         Some(_) => return Err(DecodeError::invalid("user.type", "expected 0, 1 or 2")),
     };
-    s.auth_method = match member(user, "authType").map(loose_i64) {
+    // null: a session the gateway rendered from a certificate login (EnOS has no code for it).
+    s.auth_method = match member(user, "authType")
+        .filter(|v| !v.is_null())
+        .map(loose_i64)
+    {
         Some(Some(1)) => AuthMethod::Ldap { link: None },
         None | Some(Some(_)) => AuthMethod::Password,
         Some(None) => return Err(DecodeError::invalid("user.authType", "expected an integer")),

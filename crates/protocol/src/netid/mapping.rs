@@ -6,13 +6,16 @@
 use std::time::Duration;
 
 use idbridge_session::{
-    Activity, AuthMethod, Backend, Organization, Session, SessionId, UnixTime, Usage,
+    Activity, AuthMethod, Backend, Organization, Session, SessionId, SubjectKind, UnixTime, Usage,
 };
 use serde_json::Value;
 
 use super::model::{ActivityObj, LoginStatus, OrgItem, Status, StatusCode, UsageItem};
 use super::{decode, format_login_time, out, parse_login_time};
 use crate::DecodeError;
+
+/// The Net iD usage of organisation administrators, EnOS's `user.type` 1 (owner) and 2 (admin).
+pub const ADMIN_USAGE: &str = "Admin";
 
 /// `session.extra` key of the Net iD `ImageId`.
 pub const EXTRA_IMAGE_ID: &str = "netid.ImageId";
@@ -58,6 +61,10 @@ pub fn session_from_login_status(
         .flatten()
         .map(usage_from_item)
         .collect();
+    // The one usage that says what EnOS's user type says: administration of the organisation.
+    if s.usages.iter().any(|u| u.name == ADMIN_USAGE) {
+        s.subject.kind = SubjectKind::OrgAdmin;
+    }
     s.working_org = status.organization_name.as_ref().map(|name| Organization {
         id: s
             .organizations
@@ -81,8 +88,10 @@ pub fn session_from_login_status(
 ///
 /// `IdleExpiration` is [`Session::idle_remaining`]; `DateTime` is the login time. An expired or
 /// idle-expired session gets the [`not_logged_in`] reply, as the portal answers for it. For an
-/// EnOS session, `ImageId`/`TaskCounter` are "0", `UsageList` is empty and `OrganizationList`
-/// adds the resident organisation when it differs from the working one.
+/// EnOS session, `ImageId`, `TaskCounter` and (without an organisation) `OrganizationName` are
+/// absent — EnOS says nothing of them —, `UsageList` holds `Admin` for an organisation owner or
+/// administrator (`user.type` 1 or 2) and is empty otherwise, and `OrganizationList` adds the
+/// resident organisation when it differs from the working one.
 pub fn login_status_from_session(session: &Session, count: u64, now: UnixTime) -> LoginStatus {
     let idle = session.idle_remaining(now);
     if session.is_expired(now) || idle.is_zero() {
@@ -103,22 +112,27 @@ pub fn login_status_from_session(session: &Session, count: u64, now: UnixTime) -
     {
         orgs.push(item_from_organization(home));
     }
+    let mut usages: Vec<UsageItem> = session.usages.iter().map(item_from_usage).collect();
+    if session.backend != Backend::NETID
+        && usages.is_empty()
+        && session.subject.kind != SubjectKind::User
+    {
+        usages.push(item_from_usage(&Usage {
+            name: ADMIN_USAGE.into(),
+            activities: Vec::new(),
+        }));
+    }
     LoginStatus {
         count: Some(count),
         id: Some(session.subject.id.clone()),
-        image_id: Some(extra_or_zero(session, EXTRA_IMAGE_ID)),
+        image_id: session.extra.get_str(EXTRA_IMAGE_ID),
         name: Some(session.subject.name.clone()),
-        organization_name: Some(
-            session
-                .organization()
-                .map(|o| o.name.clone())
-                .unwrap_or_default(),
-        ),
+        organization_name: session.organization().map(|o| o.name.clone()),
         is_logged_in: Some(true),
         idle_expiration: Some(idle.as_secs()),
         date_time: Some(format_login_time(session.created)),
-        task_counter: Some(extra_or_zero(session, EXTRA_TASK_COUNTER)),
-        usage_list: Some(session.usages.iter().map(item_from_usage).collect()),
+        task_counter: session.extra.get_str(EXTRA_TASK_COUNTER),
+        usage_list: Some(usages),
         organization_list: Some(orgs),
         status: Status::success(),
     }
@@ -154,10 +168,6 @@ pub fn not_logged_in(count: u64) -> LoginStatus {
             Status::new(StatusCode::InvalidSession, "The session is not valid."),
         )
     }
-}
-
-fn extra_or_zero(session: &Session, key: &str) -> String {
-    session.extra.get_str(key).unwrap_or_else(|| "0".to_owned())
 }
 
 /// Ids decide when both sides have one; Net iD's working organisation often has none.

@@ -6,12 +6,12 @@ use idbridge_protocol::enos::{
     EnosReply, decode_response, login_response, session_from_enos, session_info_response,
 };
 use idbridge_protocol::netid::{
-    LoginStatus, StatusCode, login_status_from_session, not_logged_in, rest,
+    LoginStatus, StatusCode, UsageItem, login_status_from_session, not_logged_in, rest,
     session_from_login_status, soap,
 };
 use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{AuthMethod, Backend, Organization, Session, SessionId, UnixTime};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
 const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
@@ -47,11 +47,19 @@ fn enos_to_netid_and_back_keeps_id_name_and_organisation() {
     assert_eq!(status.id.as_deref(), Some("u15578227990211"));
     assert_eq!(status.name.as_deref(), Some("portal_test01"));
     assert_eq!(status.organization_name.as_deref(), Some("portal_test01"));
-    assert_eq!(status.image_id.as_deref(), Some("0"));
-    assert_eq!(status.task_counter.as_deref(), Some("0"));
+    // EnOS says nothing of an image or of tasks: absent, not "0".
+    assert_eq!(status.image_id, None);
+    assert_eq!(status.task_counter, None);
     assert_eq!(status.idle_expiration, Some(7200));
     assert_eq!(status.date_time.as_deref(), Some("2019-07-11 12:55:46 UTC"));
-    assert_eq!(status.usage_list, Some(vec![]));
+    // The sample's user is an organisation administrator (`type` 2): Net iD's Admin usage.
+    let names: Vec<&str> = status
+        .usage_list
+        .iter()
+        .flatten()
+        .map(|u| u.presentation_info.as_str())
+        .collect();
+    assert_eq!(names, ["Admin"]);
     // Resident and working organisation are the same one: nothing to add.
     assert_eq!(status.organization_list, Some(vec![]));
 
@@ -128,10 +136,15 @@ fn netid_round_trip(original: &LoginStatus) {
     let netid = session_from_login_status(original, sid(), NETID_NOW).unwrap();
     for render in [login_response, session_info_response] {
         let enos_bytes = serde_json::to_vec(&render(&netid, NETID_NOW)).unwrap();
-        let EnosReply::Success(payload) = decode_response(&enos_bytes, &Limits::default()).unwrap()
+        let EnosReply::Success(mut payload) =
+            decode_response(&enos_bytes, &Limits::default()).unwrap()
         else {
             panic!("success expected")
         };
+        // A Net iD id is not an EnOS session id: the EnOS shape says null, and the caller
+        // names the session with the credential it already holds.
+        assert_eq!(payload["session"]["id"], Value::Null);
+        payload["session"]["id"] = Value::from(sid().expose());
         let via_enos = session_from_enos(&payload["session"], NETID_NOW).unwrap();
         assert_eq!(via_enos.id, sid());
         let later = UnixTime(NETID_NOW.0 + 100);
@@ -166,7 +179,13 @@ fn netid_data_rides_in_enos_user_extra() {
     assert_eq!(v["session"]["user"].as_object().unwrap().len(), 21);
     assert_eq!(v["session"]["expires"], 1200);
     assert_eq!(v["session"]["createTime"], 1_677_050_043);
-    assert_eq!(v["session"]["residentOrganization"]["name"], "Contoso Ltd");
+    // Net iD names a working organisation only; its id is the OrganizationList entry's.
+    assert_eq!(v["session"]["residentOrganization"], Value::Null);
+    assert_eq!(
+        v["session"]["workingOrganization"],
+        json!({"domain": null, "name": "Contoso Ltd", "id": null})
+    );
+    assert_eq!(v["session"]["user"]["authType"], Value::Null);
     assert_eq!(v["captcha"], Value::String(String::new()));
 }
 
@@ -218,4 +237,38 @@ fn expired_and_idle_expired_sessions_render_as_not_logged_in() {
     let live = login_status_from_session(&idle, 7, UnixTime(NETID_NOW.0 + 1199));
     assert_eq!(live.idle_expiration, Some(1));
     assert_eq!(live.is_logged_in, Some(true));
+}
+
+#[test]
+fn user_type_and_the_admin_usage_map_both_ways() {
+    // EnOS → Net iD: a plain user (type 0) has no usage EnOS could vouch for.
+    let mut enos = enos_session(ENOS_LOGIN, ENOS_NOW);
+    enos.subject.kind = idbridge_session::SubjectKind::User;
+    let status = login_status_from_session(&enos, 1, ENOS_NOW);
+    assert_eq!(status.usage_list, Some(vec![]));
+    let v: Value = serde_json::from_slice(&rest::encode_login_status(&status)).unwrap();
+    assert!(
+        v.get("ImageId").is_none() && v.get("TaskCounter").is_none(),
+        "{v}"
+    );
+
+    // Net iD → EnOS: the sample lists Admin? No (User, Token, Self, AuditLog): type 0.
+    let netid = session_from_login_status(&netid_status(), sid(), NETID_NOW).unwrap();
+    assert_eq!(
+        login_response(&netid, NETID_NOW)["session"]["user"]["type"],
+        0
+    );
+    // With the Admin usage, an administrator: type 2.
+    let mut admin = netid_status();
+    if let Some(list) = admin.usage_list.as_mut() {
+        list.push(UsageItem {
+            presentation_info: "Admin".into(),
+            activity_list: None,
+        });
+    }
+    let netid = session_from_login_status(&admin, sid(), NETID_NOW).unwrap();
+    assert_eq!(
+        login_response(&netid, NETID_NOW)["session"]["user"]["type"],
+        2
+    );
 }
