@@ -12,12 +12,17 @@
 //!   holder cannot read it, and any process holding the same key ring resolves it — after a
 //!   restart too, on any replica, with no per-token table. A token for a session that was logged
 //!   out is refused because the session is.
+//! - A verified token is remembered by the SHA-256 digest of its text until it expires (at most
+//!   [`VERIFIED_TOKENS`] of them), so a hot token's signature is checked and its reference opened
+//!   once: what a hit skips is only that work. `exp` is checked on every use, and a logged-out
+//!   session still refuses its tokens, since the session is looked up after.
 
 mod seal;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -27,8 +32,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use seal::Sealer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 use crate::config::{TokenAlgorithm, TokensConfig};
+
+/// Verified tokens remembered at most: a few hundred bytes each, so tens of MiB at worst. Only
+/// tokens that verified are remembered, so forged ones cannot crowd them out.
+pub const VERIFIED_TOKENS: u64 = 65_536;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -81,6 +91,13 @@ pub struct Claims {
     pub reference: String,
 }
 
+/// A token that verified: its claims, and the session its reference names.
+#[derive(Debug)]
+struct Verified {
+    claims: Claims,
+    resolved: Option<Resolved>,
+}
+
 struct RingKey {
     algorithm: Algorithm,
     decoding: DecodingKey,
@@ -99,6 +116,8 @@ pub struct Tokens {
     sealer: Sealer,
     verifying: HashMap<String, RingKey>,
     jwks: Value,
+    /// Verified tokens by the SHA-256 digest of their text.
+    verified: moka::sync::Cache<[u8; 32], Arc<Verified>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -107,6 +126,7 @@ impl std::fmt::Debug for Tokens {
             .field("issuer", &self.issuer)
             .field("signing_kid", &self.signing_kid)
             .field("keys", &self.verifying.len())
+            .field("verified", &self.verified.entry_count())
             .finish()
     }
 }
@@ -159,6 +179,11 @@ impl Tokens {
             sealer,
             verifying,
             jwks,
+            // No entry outlives its token: `exp` is at most `ttl` after minting.
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_TOKENS)
+                .time_to_live(config.ttl.saturating_add(config.leeway))
+                .build(),
         })
     }
 
@@ -197,20 +222,49 @@ impl Tokens {
 
     /// Checks signature, algorithm, `kid`, `iss`, `aud`, `exp` and `nbf`; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenRejection> {
-        self.verify_with_key(token).map(|(claims, _)| claims)
+        self.verified(token).map(|v| v.claims.clone())
     }
 
     /// Verifies `token` and opens its sealed reference: the session it names.
     pub fn resolve(&self, token: &str) -> Result<Resolved, TokenRejection> {
+        self.verified(token)?
+            .resolved
+            .clone()
+            .ok_or(TokenRejection::Invalid)
+    }
+
+    /// [`Self::verify`] without the memory of verified tokens: every check, every time.
+    pub fn verify_uncached(&self, token: &str) -> Result<Claims, TokenRejection> {
+        self.verify_with_key(token).map(|(claims, _)| claims)
+    }
+
+    /// How many verified tokens are remembered now (approximate).
+    pub fn verified_count(&self) -> u64 {
+        self.verified.entry_count()
+    }
+
+    /// A remembered verification of `token`, while it has not expired, or a new one.
+    fn verified(&self, token: &str) -> Result<Arc<Verified>, TokenRejection> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(v) = self.verified.get(&digest) {
+            let now = UnixTime::from_system(SystemTime::now());
+            if expired(v.claims.exp, now, self.leeway) {
+                self.verified.invalidate(&digest);
+                return Err(TokenRejection::Expired);
+            }
+            return Ok(v);
+        }
         let (claims, key) = self.verify_with_key(token)?;
-        let id = key
+        let resolved = key
             .sealer
             .open(claims.backend, &claims.jti, &claims.reference)
-            .ok_or(TokenRejection::Invalid)?;
-        Ok(Resolved {
-            backend: claims.backend,
-            id,
-        })
+            .map(|id| Resolved {
+                backend: claims.backend,
+                id,
+            });
+        let verified = Arc::new(Verified { claims, resolved });
+        self.verified.insert(digest, verified.clone());
+        Ok(verified)
     }
 
     fn verify_with_key(&self, token: &str) -> Result<(Claims, &RingKey), TokenRejection> {
@@ -237,6 +291,13 @@ impl Tokens {
             Err(_) => Err(TokenRejection::Invalid),
         }
     }
+}
+
+/// Whether a token with `exp` has expired at `now`, as jsonwebtoken decides it: once `exp` is
+/// more than `leeway` ago.
+fn expired(exp: i64, now: UnixTime, leeway: Duration) -> bool {
+    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+    now.as_secs() > exp.saturating_add(leeway)
 }
 
 /// Whether a presented credential is a JWT rather than a backend session id: three base64url

@@ -242,3 +242,40 @@ fn tokens_resolve_in_any_process_with_the_same_key_ring() {
         Err(TokenRejection::Invalid)
     );
 }
+
+#[test]
+fn a_verified_token_is_checked_once_and_forgeries_are_not_remembered() {
+    let tokens = Tokens::new(&config(TokenAlgorithm::EdDsa)).unwrap();
+    let (token, _) = tokens.mint(&session(now()), now()).unwrap();
+    let first = tokens.resolve(&token).unwrap();
+    for _ in 0..3 {
+        assert_eq!(tokens.resolve(&token).unwrap(), first);
+        assert_eq!(tokens.verify(&token), tokens.verify_uncached(&token));
+    }
+    tokens.verified.run_pending_tasks();
+    assert_eq!(tokens.verified_count(), 1);
+
+    // A token differing by one signature character is another digest, verified on its own
+    // (and refused).
+    let mut chars: Vec<char> = token.chars().collect();
+    let i = chars.len() - 10;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    let forged: String = chars.into_iter().collect();
+    assert_eq!(tokens.resolve(&forged), Err(TokenRejection::Invalid));
+    tokens.verified.run_pending_tasks();
+    assert_eq!(
+        tokens.verified_count(),
+        1,
+        "refused tokens are not remembered"
+    );
+}
+
+#[test]
+fn a_remembered_token_expires_as_jsonwebtoken_would_expire_it() {
+    let leeway = Duration::from_secs(30);
+    let exp = 1_000;
+    assert!(!expired(exp, UnixTime(1_000), leeway));
+    assert!(!expired(exp, UnixTime(1_030), leeway));
+    assert!(expired(exp, UnixTime(1_031), leeway));
+    assert!(!expired(i64::MAX, UnixTime(i64::MAX), leeway));
+}
