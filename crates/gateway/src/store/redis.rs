@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fred::prelude::{KeysInterface, LuaInterface, SetsInterface};
+use fred::prelude::{KeysInterface, LuaInterface};
 use idbridge_session::{Backend, Session, UnixTime};
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -177,9 +177,19 @@ impl Inner {
         let index = calls.eval::<i64, _, _, _>(
             codec::INDEX,
             self.keys.subject(&session.subject.id),
-            vec![handle(id), ttl.to_string()],
+            vec![handle(id), ttl.to_string(), now_ms().to_string()],
         );
         self.link.call("index", index).await;
+    }
+
+    /// Drops an ended session's handle from its subject's index.
+    async fn unindex(&self, subject: &str, id: &str) {
+        let zrem = self.link.calls().eval::<i64, _, _, _>(
+            codec::UNINDEX,
+            self.keys.subject(subject),
+            vec![handle(id)],
+        );
+        self.link.call("index", zrem).await;
     }
 
     /// Drops the copy of a session its backend no longer knows (no marker: nothing was revoked).
@@ -343,12 +353,18 @@ impl SessionStore for RedisStore {
             .map(|s| s.time_to_live(now))
             .unwrap_or_default();
         match inner.share_revocation(id, ttl).await {
-            Some(copy) => local.or_else(|| {
-                copy.as_deref()
-                    .and_then(codec::decode)
-                    .filter(|(s, _)| s.id.expose() == id)
-                    .map(|(s, _)| Arc::new(s))
-            }),
+            Some(copy) => {
+                let ended = local.or_else(|| {
+                    copy.as_deref()
+                        .and_then(codec::decode)
+                        .filter(|(s, _)| s.id.expose() == id)
+                        .map(|(s, _)| Arc::new(s))
+                });
+                if let Some(s) = &ended {
+                    inner.unindex(&s.subject.id, id).await;
+                }
+                ended
+            }
             None => {
                 inner.queue_revocation(id, ttl);
                 local
@@ -462,11 +478,15 @@ impl SessionStore for RedisStore {
         let inner = &self.inner;
         let mut found = inner.l1.sessions_of(subject, now).await;
         let index = inner.keys.subject(subject);
-        let members = inner.link.calls().smembers::<Vec<String>, _>(index.clone());
+        let members = inner.link.calls().eval::<Vec<String>, _, _, _>(
+            codec::INDEX_MEMBERS,
+            index.clone(),
+            vec![now_ms().to_string(), MAX_SUBJECT_SESSIONS.to_string()],
+        );
         let Some(handles) = inner.link.call("index", members).await else {
             return found;
         };
-        for h in handles.into_iter().take(MAX_SUBJECT_SESSIONS) {
+        for h in handles {
             let get = inner
                 .link
                 .calls()
@@ -486,8 +506,12 @@ impl SessionStore for RedisStore {
                 }
                 // Gone (expired, revoked): drop it from the index.
                 _ => {
-                    let srem = inner.link.calls().srem::<i64, _, _>(index.clone(), h);
-                    inner.link.call("index", srem).await;
+                    let zrem = inner.link.calls().eval::<i64, _, _, _>(
+                        codec::UNINDEX,
+                        index.clone(),
+                        vec![h],
+                    );
+                    inner.link.call("index", zrem).await;
                 }
             }
         }

@@ -257,6 +257,25 @@ async fn a_session_one_replica_looked_up_is_a_hit_on_the_other() {
 }
 
 #[tokio::test]
+async fn a_subjects_index_holds_only_its_sessions_that_may_still_live() {
+    // One subject logging in and out for ever must not grow its index for ever.
+    let Some(mut p) = pair().await else { return };
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(p.h.enos_login().await);
+    }
+    for id in &ids[..4] {
+        p.enos_logout(&p.b(), id).await;
+    }
+    let subject = "u15578227990211";
+    let index = format!(
+        "idbridge:{{{}}}:x",
+        idbridge_gateway::store::handle(subject)
+    );
+    assert_eq!(p.redis().cli(&["ZCARD", &index]).trim(), "2");
+}
+
+#[tokio::test]
 async fn a_logout_on_one_replica_is_refused_on_the_other_within_100_ms() {
     let Some(p) = pair().await else { return };
     let mut times = Vec::new();

@@ -78,9 +78,10 @@ impl Keys {
         self.key(&handle(key), "w")
     }
 
-    /// The handles of one subject's sessions.
+    /// The handles of one subject's sessions: a sorted set scored by each session's expiry
+    /// (kind `x`; `u`, a plain set of an earlier release, grew without bound and is not read).
     pub fn subject(&self, subject: &str) -> String {
-        self.key(&handle(subject), "u")
+        self.key(&handle(subject), "x")
     }
 
     /// The pub/sub channel revocations travel on.
@@ -126,14 +127,27 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1";
 
-/// Adds a handle to a subject's index, which lives as long as its longest session.
-/// KEYS: index. ARGV: handle, ttl ms.
+/// Adds a handle to a subject's index, scored by the session's expiry, drops the handles of
+/// sessions expired by now, and keeps the index as long as its longest session. So an index
+/// holds at most the subject's sessions that could still live, however long the subject keeps
+/// logging in. KEYS: index. ARGV: handle, ttl ms, now ms.
 pub const INDEX: &str = r"
-redis.call('SADD', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1";
+
+/// The handles of a subject's sessions that may still live, soonest to expire first, at most
+/// ARGV[2]. KEYS: index. ARGV: now ms, limit.
+pub const INDEX_MEMBERS: &str = r"
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])";
+
+/// Drops one handle from a subject's index (its session ended). KEYS: index. ARGV: handle.
+pub const UNINDEX: &str = r"
+return redis.call('ZREM', KEYS[1], ARGV[1])";
 
 /// Revokes a session: marker for as long as the session could live (at least ARGV[1] ms),
 /// copy dropped, every replica told. KEYS: copy, marker. ARGV: marker ttl ms, channel, message.
