@@ -2,11 +2,14 @@
 # Creates the demo certificates the Net iD Portal simulator uses, with the openssl CLI.
 #
 #   john-doe.cer       self-signed client certificate, subject CN=John Doe, O=Contoso Ltd, 20 years
+#   john-doe.key       its private key, PKCS#8 PEM: the demo user's key, public on purpose
 #   netid-server.cer   self-signed server certificate, subject CN=Net iD Portal Simulator, 20 years
 #
-# Each file holds the certificate as base64 DER on one line: the form a Net iD Login request carries
-# in its `Certificate` input and the form the simulator answers with. The private keys are thrown away:
-# the simulator's login is single-step plaintext, so nobody ever signs or decrypts with them.
+# Each .cer file holds the certificate as base64 DER on one line: the form a Net iD Login request
+# carries in its `Certificate` input and the form the simulator answers with. John Doe's key is kept
+# because a Net iD login takes two steps: step 1 seals a nonce to the certificate, and only the key's
+# holder can answer step 2 (`idbridge netid-login` does both). The server's key is thrown away: the
+# simulator never signs or decrypts with it.
 #
 # The script also writes the new server certificate into directory.json (`netid.serverCertificate`),
 # because the simulator's tests require the two to be equal. The outputs are checked in; run this only
@@ -19,16 +22,20 @@ trap 'rm -rf "$work"' EXIT
 
 days=7305 # 20 years, leap days included
 
-# make_cert SUBJECT OUTFILE: a self-signed RSA certificate, base64 DER on one line.
+# make_cert SUBJECT OUTFILE [KEYFILE]: a self-signed RSA certificate, base64 DER on one line, and
+# its PKCS#8 PEM private key if KEYFILE is given.
 make_cert() {
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days "$days" \
     -subj "$1" -keyout "$work/key.pem" -outform DER -out "$work/cert.der" 2>/dev/null
   base64 -w0 "$work/cert.der" >"$2"
   echo >>"$2"
+  if [ -n "${3:-}" ]; then
+    openssl pkey -in "$work/key.pem" -out "$3"
+  fi
   rm -f "$work/key.pem" "$work/cert.der"
 }
 
-make_cert "/CN=John Doe/O=Contoso Ltd" "$here/john-doe.cer"
+make_cert "/CN=John Doe/O=Contoso Ltd" "$here/john-doe.cer" "$here/john-doe.key"
 make_cert "/CN=Net iD Portal Simulator" "$here/netid-server.cer"
 
 server=$(tr -d '\n' <"$here/netid-server.cer")
@@ -38,4 +45,4 @@ grep -q "$server" "$here/directory.json" || {
   echo "make-certs.sh: could not update serverCertificate in directory.json" >&2
   exit 1
 }
-echo "wrote $here/john-doe.cer, $here/netid-server.cer and updated directory.json"
+echo "wrote $here/john-doe.cer, $here/john-doe.key, $here/netid-server.cer and updated directory.json"

@@ -11,6 +11,7 @@ mod decode;
 mod mapping;
 mod model;
 mod out;
+pub mod proof;
 pub mod rest;
 pub mod soap;
 
@@ -23,6 +24,6 @@ pub(crate) use mapping::{
     organizations_from_json, organizations_to_json, usages_from_json, usages_to_json,
 };
 pub use model::{
-    ActivityObj, ClientInfo, LoginRequest, LoginResponse, LoginStatus, LogoutRequest,
-    LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
+    ActivityObj, ClientInfo, LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LoginStep,
+    LogoutRequest, LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
 };

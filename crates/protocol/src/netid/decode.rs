@@ -9,8 +9,8 @@ use idbridge_session::SessionId;
 use serde_json::{Map, Value};
 
 use super::model::{
-    ActivityObj, ClientInfo, LoginRequest, LoginResponse, LoginStatus, LogoutRequest,
-    LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
+    ActivityObj, ClientInfo, LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LoginStep,
+    LogoutRequest, LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
 };
 use crate::DecodeError;
 use crate::json::{loose_bool, loose_u64, member};
@@ -187,6 +187,17 @@ pub(crate) fn login_request(obj: Obj<'_>) -> Result<LoginRequest, DecodeError> {
         role,
         client,
     })
+}
+
+/// Either Login step: a `SessionId` makes it step 2, which must carry its `Value`.
+pub(crate) fn login_step(obj: Obj<'_>) -> Result<LoginStep, DecodeError> {
+    match obj.scalar("SessionId")? {
+        Some(id) => Ok(LoginStep::Answer(LoginAnswer {
+            session_id: SessionId::new(id),
+            value: obj.req_scalar("Value")?,
+        })),
+        None => login_request(obj).map(LoginStep::Begin),
+    }
 }
 
 pub(crate) fn login_response(obj: Obj<'_>) -> Result<LoginResponse, DecodeError> {

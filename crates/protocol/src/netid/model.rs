@@ -58,7 +58,24 @@ pub struct LoginRequest {
     pub client: Option<ClientInfo>,
 }
 
-/// Login outputs. A refused login carries only `Status`.
+/// Login step 2 inputs (assumed, see [`super::proof`]): the session step 1 opened, and the
+/// answer that proves the client read step 1's nonce.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginAnswer {
+    pub session_id: SessionId,
+    /// base64(HMAC-SHA-256(nonce, `SessionId`)).
+    pub value: String,
+}
+
+/// A `Login` call, either step: a call naming a `SessionId` is step 2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginStep {
+    Begin(LoginRequest),
+    Answer(LoginAnswer),
+}
+
+/// Login outputs: step 1 answers `SessionId`, `Certificate` and `Value`; step 2 answers
+/// `SessionId`. A refused login carries only `Status`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginResponse {
     pub session_id: Option<SessionId>,
@@ -243,6 +260,15 @@ impl fmt::Debug for LoginRequest {
             .field("date_time", &self.date_time)
             .field("role", &self.role)
             .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl fmt::Debug for LoginAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginAnswer")
+            .field("session_id", &self.session_id)
+            .field("value", &Redacted(Some(&self.value)))
             .finish()
     }
 }

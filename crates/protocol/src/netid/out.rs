@@ -7,8 +7,8 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::model::{
-    ActivityObj, LoginRequest, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, OrgItem,
-    Status, StatusRequest, UsageItem,
+    ActivityObj, LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LogoutRequest,
+    LogoutResponse, OrgItem, Status, StatusRequest, UsageItem,
 };
 
 /// One encoded value.
@@ -126,6 +126,13 @@ pub(crate) fn login_request(r: &LoginRequest) -> Fields {
         f.push(("Client", Out::Obj(cf)));
     }
     f
+}
+
+pub(crate) fn login_answer(r: &LoginAnswer) -> Fields {
+    vec![
+        ("SessionId", text(r.session_id.expose())),
+        ("Value", text(&r.value)),
+    ]
 }
 
 pub(crate) fn login_response(r: &LoginResponse) -> Fields {

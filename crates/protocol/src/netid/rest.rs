@@ -5,7 +5,8 @@
 
 use super::decode::{self, Obj};
 use super::model::{
-    LoginRequest, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, Status, StatusRequest,
+    LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LoginStep, LogoutRequest,
+    LogoutResponse, Status, StatusRequest,
 };
 use super::out::{self, Fields, Out};
 use crate::json::parse_object;
@@ -39,6 +40,11 @@ pub fn decode_login_request(body: &[u8], limits: &Limits) -> Result<LoginRequest
     decode_with(body, limits, decode::login_request)
 }
 
+/// Either Login step (see [`LoginStep`]).
+pub fn decode_login_step(body: &[u8], limits: &Limits) -> Result<LoginStep, DecodeError> {
+    decode_with(body, limits, decode::login_step)
+}
+
 pub fn decode_login_response(body: &[u8], limits: &Limits) -> Result<LoginResponse, DecodeError> {
     decode_with(body, limits, decode::login_response)
 }
@@ -66,6 +72,10 @@ pub fn decode_status(body: &[u8], limits: &Limits) -> Result<Status, DecodeError
 
 pub fn encode_login_request(r: &LoginRequest) -> Vec<u8> {
     encode(out::login_request(r))
+}
+
+pub fn encode_login_answer(r: &LoginAnswer) -> Vec<u8> {
+    encode(out::login_answer(r))
 }
 
 pub fn encode_login_response(r: &LoginResponse) -> Vec<u8> {

@@ -15,7 +15,8 @@ pub use envelope::{Fault, Field, FieldValue, SoapRequest, decode_fault, parse_re
 
 use super::decode::{self, Obj};
 use super::model::{
-    LoginRequest, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, StatusRequest,
+    LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LoginStep, LogoutRequest,
+    LogoutResponse, StatusRequest,
 };
 use super::out;
 use crate::{DecodeError, Limits};
@@ -168,6 +169,11 @@ pub fn decode_login_request(request: &SoapRequest) -> Result<LoginRequest, Decod
     request.typed("Login", "Info", decode::login_request)
 }
 
+/// Either `Login` step (see [`LoginStep`]).
+pub fn decode_login_step(request: &SoapRequest) -> Result<LoginStep, DecodeError> {
+    request.typed("Login", "Info", decode::login_step)
+}
+
 /// A `GetLoginStatus` request (method element `GetLoginStatus`, payload `Info`).
 pub fn decode_status_request(request: &SoapRequest) -> Result<StatusRequest, DecodeError> {
     request.typed("GetLoginStatus", "Info", decode::status_request)
@@ -212,6 +218,10 @@ pub fn decode_logout_response(body: &[u8], limits: &Limits) -> Result<LogoutResp
 
 pub fn encode_login_request(r: &LoginRequest) -> String {
     writer::request("Login", &out::login_request(r))
+}
+
+pub fn encode_login_answer(r: &LoginAnswer) -> String {
+    writer::request("Login", &out::login_answer(r))
 }
 
 pub fn encode_status_request(r: &StatusRequest) -> String {

@@ -34,6 +34,8 @@ pub(crate) struct Subject {
     /// Validity bounds, seconds since the Unix epoch (inclusive).
     pub(crate) not_before: i64,
     pub(crate) not_after: i64,
+    /// The SubjectPublicKeyInfo, DER: what step 1 of a login seals the server nonce to.
+    pub(crate) spki: Vec<u8>,
 }
 
 // === impl Subject ===
@@ -51,6 +53,7 @@ impl Subject {
             o: first_string(subject.iter_organization()),
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
+            spki: cert.public_key().raw.to_vec(),
         })
     }
 
@@ -143,6 +146,7 @@ mod tests {
             o: None,
             not_before: 10,
             not_after: 20,
+            spki: Vec::new(),
         };
         assert!(!s.valid_at(9));
         assert!(s.valid_at(10));

@@ -1,7 +1,13 @@
 //! The Net iD operations and the session state they share, independent of SOAP or REST.
 //!
 //! Rules (assumed, unless the vendor GetLoginStatus page says otherwise):
-//! - Login is single-step: a valid, known certificate logs the session in at once. The session's
+//! - Login takes two steps (documented); the cryptography is assumed, as written in the
+//!   protocol crate's `netid::proof` and implemented here on its own so each checks the other.
+//!   Step 1 (`Certificate`, `DateTime`, `Role`) opens a session that is *not* logged in and
+//!   answers the 32-byte server nonce sealed with RSA-OAEP-SHA-256 to the certificate's key.
+//!   Step 2 (`SessionId`, `Value`) must answer base64(HMAC-SHA-256(nonce, SessionId)) within
+//!   [`LOGIN_WINDOW_SECS`]; only then is the session logged in. A wrong answer ends the session
+//!   (`AccessDenied`). Until step 2, every other call treats the session as unknown. The session's
 //!   last accepted `Count` starts at 0.
 //! - Every later call names the session and a `Count` strictly greater than the last accepted one;
 //!   a repeated or lower one gets `InvalidCount` and changes nothing. An accepted call refreshes
@@ -15,7 +21,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac as _};
 use rand::Rng as _;
+use rsa::pkcs8::DecodePublicKey as _;
+use rsa::{Oaep, RsaPublicKey};
+use sha2::Sha256;
 use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -27,6 +37,9 @@ use crate::netid::message::{Code, Fields, Inputs, Node, Op};
 /// Application name and version GetObject(ApplicationInfo) answers with.
 const APPLICATION_NAME: &str = "Net iD Portal";
 const APPLICATION_VERSION: &str = concat!("simulator-", env!("CARGO_PKG_VERSION"));
+
+/// How long step 1's session waits for its step 2.
+pub(crate) const LOGIN_WINDOW_SECS: u64 = 60;
 
 /// Sessions are swept of idle ones when a login finds more than this many.
 const SWEEP_ABOVE: usize = 1024;
@@ -47,6 +60,8 @@ struct Session {
     login_secs: u64,
     last_active_secs: u64,
     last_count: u64,
+    /// Step 1's nonce while the session waits for step 2; `None` once logged in.
+    pending: Option<[u8; 32]>,
 }
 
 // === impl NetIdState ===
@@ -75,6 +90,9 @@ impl NetIdState {
     }
 
     fn login(&self, inputs: &Inputs) -> Fields {
+        if inputs.has("SessionId") {
+            return self.login_answer(inputs);
+        }
         let Some(certificate) = inputs.text("Certificate").filter(|c| !c.trim().is_empty()) else {
             return invalid_input("Certificate is required");
         };
@@ -100,12 +118,15 @@ impl NetIdState {
         let Some(user) = user else {
             return access_denied("the certificate's subject is not a known user");
         };
-        let (session_id, value) = {
+        let (session_id, nonce) = {
             let mut rng = rand::rng();
             (
                 STANDARD.encode(rng.random::<[u8; 20]>()),
-                STANDARD.encode(rng.random::<[u8; 32]>()),
+                rng.random::<[u8; 32]>(),
             )
+        };
+        let Some(value) = seal(&subject.spki, &nonce) else {
+            return invalid_input("the certificate's key is not an RSA key");
         };
         let mut sessions = self.lock();
         if sessions.len() > SWEEP_ABOVE {
@@ -118,11 +139,9 @@ impl NetIdState {
                 login_secs: now,
                 last_active_secs: now,
                 last_count: 0,
+                pending: Some(nonce),
             },
         );
-        if let Some(u) = self.directory.users.get(user) {
-            tracing::info!(user = %u.name, "netid login");
-        }
         vec![
             ("SessionId", Node::Text(session_id)),
             (
@@ -130,6 +149,50 @@ impl NetIdState {
                 Node::text(self.directory.server_certificate.trim()),
             ),
             ("Value", Node::Text(value)),
+            Code::Success.status("Success"),
+        ]
+    }
+
+    /// Step 2: the answer to step 1's nonce logs the session in, or ends it.
+    fn login_answer(&self, inputs: &Inputs) -> Fields {
+        let Some(id) = inputs
+            .text("SessionId")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return invalid_input("SessionId is required");
+        };
+        let Some(value) = inputs
+            .text("Value")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return invalid_input("Value is required");
+        };
+        let now = self.clock.now_secs();
+        let mut sessions = self.lock();
+        let Some(session) = sessions.get_mut(id) else {
+            return vec![Code::InvalidSession.status("no login is waiting for this SessionId")];
+        };
+        let Some(nonce) = session.pending else {
+            return vec![Code::InvalidSession.status("this session is already logged in")];
+        };
+        if self.is_idle(session, now) {
+            sessions.remove(id);
+            return vec![Code::InvalidSession.status("step 2 came after the login window")];
+        }
+        if !answers(&nonce, id, value) {
+            sessions.remove(id);
+            return access_denied("the answer does not prove the certificate's private key");
+        }
+        session.pending = None;
+        session.login_secs = now;
+        session.last_active_secs = now;
+        if let Some(u) = self.directory.users.get(session.user) {
+            tracing::info!(user = %u.name, "netid login");
+        }
+        vec![
+            ("SessionId", Node::text(id)),
             Code::Success.status("Success"),
         ]
     }
@@ -206,7 +269,7 @@ impl NetIdState {
         if sessions.get(id).is_some_and(|s| self.is_idle(s, now)) {
             sessions.remove(id);
         }
-        let Some(session) = sessions.get_mut(id) else {
+        let Some(session) = sessions.get_mut(id).filter(|s| s.pending.is_none()) else {
             let mut refused = vec![echo()];
             if with_logged_in {
                 refused.push(("IsLoggedIn", Node::text("False")));
@@ -227,9 +290,11 @@ impl NetIdState {
     }
 
     fn is_idle(&self, session: &Session, now: u64) -> bool {
-        now >= session
-            .last_active_secs
-            .saturating_add(self.idle_timeout_secs)
+        let timeout = match session.pending {
+            Some(_) => LOGIN_WINDOW_SECS,
+            None => self.idle_timeout_secs,
+        };
+        now >= session.last_active_secs.saturating_add(timeout)
     }
 
     /// Session state is plain data; a panic elsewhere leaves it usable (see `Faults::lock`).
@@ -313,6 +378,28 @@ fn activities(list: Option<&[Activity]>) -> Option<(&'static str, Node)> {
             items,
         },
     ))
+}
+
+/// Step 1's `Value`: the nonce sealed with RSA-OAEP-SHA-256 to the key `spki` holds, base64;
+/// `None` if that is not an RSA key.
+fn seal(spki: &[u8], nonce: &[u8; 32]) -> Option<String> {
+    let key = RsaPublicKey::from_public_key_der(spki).ok()?;
+    let sealed = key
+        .encrypt(&mut rsa::rand_core::OsRng, Oaep::new::<Sha256>(), nonce)
+        .ok()?;
+    Some(STANDARD.encode(sealed))
+}
+
+/// Whether step 2's `Value` is base64(HMAC-SHA-256(nonce, SessionId)), in constant time.
+fn answers(nonce: &[u8; 32], session_id: &str, value: &str) -> bool {
+    let Ok(tag) = STANDARD.decode(value) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(nonce) else {
+        return false;
+    };
+    mac.update(session_id.as_bytes());
+    mac.verify_slice(&tag).is_ok()
 }
 
 fn invalid_input(why: &str) -> Fields {

@@ -153,14 +153,15 @@ async fn stats_over_http_match_stats_in_process() {
         .unwrap();
     assert_eq!(over_http, netid.stats());
     let expected: BTreeMap<String, u64> = [
-        ("netid.login", 1),
+        // Both login steps are Login calls.
+        ("netid.login", 2),
         ("netid.get_login_status", 0),
         ("netid.logout", 0),
         ("netid.get_object", 1),
         ("netid.wsdl", 0),
         ("netid.other", 1),
         ("netid.soap", 1),
-        ("netid.rest", 1),
+        ("netid.rest", 2),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

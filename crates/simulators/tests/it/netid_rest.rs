@@ -30,13 +30,10 @@ async fn login_answers_a_20_byte_session_the_server_certificate_and_a_32_byte_va
     );
     let session = body["SessionId"].as_str().unwrap();
     assert_eq!(STANDARD.decode(session).unwrap().len(), 20);
-    assert_eq!(
-        STANDARD
-            .decode(body["Value"].as_str().unwrap())
-            .unwrap()
-            .len(),
-        32
-    );
+    // The 32-byte nonce, sealed to John Doe's 2048-bit key.
+    let value = body["Value"].as_str().unwrap();
+    assert_eq!(STANDARD.decode(value).unwrap().len(), 256);
+    assert_eq!(john_key().open(value).unwrap().0.len(), 32);
     assert_eq!(body["Certificate"], demo_file("netid-server.cer").trim());
     assert_eq!(sim.count("netid.login"), 1);
     assert_eq!(sim.count("netid.rest"), 1);
@@ -327,4 +324,67 @@ async fn malformed_json_and_unknown_paths() {
     assert_eq!(sim.count("netid.other"), 2);
     assert_eq!(sim.count("netid.get_login_status"), 4);
     assert_eq!(sim.count("netid.rest"), 6);
+}
+
+#[tokio::test]
+async fn only_the_key_holder_completes_a_login() {
+    let opts = opts();
+    let sim = netid(&opts).await;
+    let code = |body: Value| body["Status"]["Code"].as_str().unwrap().to_owned();
+    let status = |session: String| {
+        let sim = &sim;
+        async move { code(rest_status(sim, &session, 1).await) }
+    };
+    // Step 1 alone opens no session anyone can use.
+    let (session, value) = rest_login_begin(&sim).await;
+    assert_eq!(status(session.clone()).await, "InvalidSession");
+    // Step 2 needs its Value; a wrong answer ends the attempt for good.
+    let (_, body) = rest(&sim, "/api/login", json!({"SessionId": session})).await;
+    assert_eq!(code(body), "InvalidInput");
+    let (_, body) = rest(
+        &sim,
+        "/api/login",
+        json!({"SessionId": session, "Value": STANDARD.encode([0u8; 32])}),
+    )
+    .await;
+    assert_eq!(code(body), "AccessDenied");
+    let answer = john_key().answer(&session, &value).unwrap();
+    let again = json!({"SessionId": session, "Value": answer});
+    let (_, body) = rest(&sim, "/api/login", again).await;
+    assert_eq!(code(body), "InvalidSession");
+    // An answer bound to another session does not transfer.
+    let (first, first_value) = rest_login_begin(&sim).await;
+    let (second, _) = rest_login_begin(&sim).await;
+    let stolen = john_key().answer(&first, &first_value).unwrap();
+    let (_, body) = rest(
+        &sim,
+        "/api/login",
+        json!({"SessionId": second, "Value": stolen}),
+    )
+    .await;
+    assert_eq!(code(body), "AccessDenied");
+    // Step 2 must come within the login window, and only once.
+    let (late, late_value) = rest_login_begin(&sim).await;
+    opts.clock.advance(Duration::from_secs(61));
+    let answer = john_key().answer(&late, &late_value).unwrap();
+    let (_, body) = rest(
+        &sim,
+        "/api/login",
+        json!({"SessionId": late, "Value": answer}),
+    )
+    .await;
+    assert_eq!(code(body), "InvalidSession");
+    let session = rest_login_john(&sim).await;
+    assert_eq!(status(session.clone()).await, "Success");
+    let (_, body) = rest(
+        &sim,
+        "/api/login",
+        json!({"SessionId": session, "Value": "AAAA"}),
+    )
+    .await;
+    assert_eq!(
+        code(body),
+        "InvalidSession",
+        "a logged-in session is not re-answered"
+    );
 }

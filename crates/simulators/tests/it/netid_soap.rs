@@ -15,6 +15,7 @@ fn login_info(cert: &str) -> String {
     )
 }
 
+/// Both login steps over SOAP; answers the SessionId.
 async fn soap_login_john(sim: &idbridge_sim::Simulator) -> String {
     let (status, body) = soap(sim, "Login", &login_info(&demo_file("john-doe.cer"))).await;
     assert_eq!(status, 200, "{body}");
@@ -23,7 +24,27 @@ async fn soap_login_john(sim: &idbridge_sim::Simulator) -> String {
         Some("Success"),
         "{body}"
     );
-    xml_text(&body, "SessionId").unwrap()
+    let session = xml_text(&body, "SessionId").unwrap();
+    let value = xml_text(&body, "Value").unwrap();
+    let answer = john_key().answer(&session, &value).unwrap();
+    let info = format!("<SessionId>{session}</SessionId><Value>{answer}</Value>");
+    let (status, body) = soap(sim, "Login", &info).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        start_element_names(&body),
+        [
+            "Envelope",
+            "Body",
+            "LoginResponse",
+            "LoginResult",
+            "SessionId",
+            "Status",
+            "Code",
+            "Description"
+        ]
+    );
+    assert_eq!(xml_text(&body, "Code").as_deref(), Some("Success"));
+    session
 }
 
 #[tokio::test]
@@ -52,13 +73,10 @@ async fn login_answers_the_documented_outputs() {
     );
     let session = xml_text(&body, "SessionId").unwrap();
     assert_eq!(STANDARD.decode(&session).unwrap().len(), 20);
-    assert_eq!(
-        STANDARD
-            .decode(xml_text(&body, "Value").unwrap())
-            .unwrap()
-            .len(),
-        32
-    );
+    // The 32-byte nonce, sealed to John Doe's 2048-bit key.
+    let value = xml_text(&body, "Value").unwrap();
+    assert_eq!(STANDARD.decode(&value).unwrap().len(), 256);
+    assert_eq!(john_key().open(&value).unwrap().0.len(), 32);
     assert_eq!(
         xml_text(&body, "Certificate").unwrap(),
         demo_file("netid-server.cer").trim()

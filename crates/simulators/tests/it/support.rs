@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 
+use idbridge_protocol::netid::proof::ClientKey;
 use idbridge_sim::{Clock, SimOptions, Simulator};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -185,8 +186,13 @@ pub fn rest_login_body(certificate: &str) -> Value {
     })
 }
 
-/// Logs John Doe in over REST; answers the SessionId.
-pub async fn rest_login_john(sim: &Simulator) -> String {
+/// John Doe's demo private key, as a Net iD client holds it.
+pub fn john_key() -> ClientKey {
+    ClientKey::from_pem(&demo_file("john-doe.key")).unwrap()
+}
+
+/// Login step 1 for John Doe over REST: answers (SessionId, the sealed nonce `Value`).
+pub async fn rest_login_begin(sim: &Simulator) -> (String, String) {
     let (status, body) = rest(
         sim,
         "/api/login",
@@ -195,7 +201,26 @@ pub async fn rest_login_john(sim: &Simulator) -> String {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["Status"]["Code"], "Success", "{body}");
-    body["SessionId"].as_str().unwrap().to_owned()
+    (
+        body["SessionId"].as_str().unwrap().to_owned(),
+        body["Value"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Logs John Doe in over REST, both steps; answers the SessionId.
+pub async fn rest_login_john(sim: &Simulator) -> String {
+    let (session, value) = rest_login_begin(sim).await;
+    let answer = john_key().answer(&session, &value).unwrap();
+    let (status, body) = rest(
+        sim,
+        "/api/login",
+        json!({"SessionId": session, "Value": answer}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["Status"]["Code"], "Success", "{body}");
+    assert_eq!(body["SessionId"], session.as_str());
+    session
 }
 
 pub async fn rest_status(sim: &Simulator, session: &str, count: u64) -> Value {
