@@ -172,10 +172,8 @@ curl -s -X POST \$B/enos-iam-service/v2.0/logout -H "Authorization: Bearer \$ID"
 curl -s -X POST \$A/enos-iam-service/v2.0/session/info -H "Authorization: Bearer \$ID"
 
 # Net iD: log in on A; one Count sequence across both replicas; log out on B; A says IsLoggedIn False.
-CERT=\$(cat config/demo/john-doe.cer)
-SID=\$(curl -s \$A/api/login -H 'Content-Type: application/json' \\
-  -d "{\\"Certificate\\":\\"\$CERT\\",\\"DateTime\\":\\"2026-11-23T10:00:00Z\\",\\"Role\\":\\"Self\\"}" \\
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionId"])')
+# (Both login steps: the certificate's challenge, then the answer John Doe's key makes.)
+SID=\$($BIN netid-login --url \$A --via rest)
 curl -s \$B/api/login/status/get -H 'Content-Type: application/json' -d "{\\"SessionId\\":\\"\$SID\\",\\"Count\\":\\"1\\"}"
 curl -s \$A/api/login/status/get -H 'Content-Type: application/json' -d "{\\"SessionId\\":\\"\$SID\\",\\"Count\\":\\"2\\"}"
 curl -s \$B/api/logout -H 'Content-Type: application/json' -d "{\\"SessionId\\":\\"\$SID\\",\\"Count\\":\\"3\\"}"

@@ -264,6 +264,15 @@ def offline(directory, write_requests):
                 Role="Officer",
             )
         ),
+        "zeep-login-netid-answer.xml": etree_to_string(
+            client.create_message(
+                service,
+                "Login",
+                Backend="netid",
+                SessionId="c2Vzc2lvbi1zZWNyZXQ=",
+                Answer="YW5zd2VyLW9mLXRoZS1jaGFsbGVuZ2U=",
+            )
+        ),
     }
 
     def captured():
@@ -287,6 +296,7 @@ def offline(directory, write_requests):
             "login-response-enos.xml",
             "session-response-enos.xml",
             "session-response-netid.xml",
+            "login-challenge-netid.xml",
             "logout-response.xml",
             "fault-client.xml",
             "fault-server.xml",
@@ -317,6 +327,19 @@ def offline(directory, write_requests):
         return "Net iD session parsed: usages, organisation list, absent optionals"
 
     steps.run("netid_session_response", netid_session)
+
+    def netid_challenge():
+        reply = requests.Response()
+        reply.status_code = 200
+        reply._content = (directory / "login-challenge-netid.xml").read_bytes()
+        reply.headers["Content-Type"] = "text/xml; charset=utf-8"
+        r = binding.process_reply(client, binding.get("Login"), reply)
+        expect(r.Token is None, "a challenge carries no token")
+        expect(r.Challenge.SessionId == "c2Vzc2lvbi1zZWNyZXQ=", f"SessionId {r.Challenge}")
+        expect(bool(r.Challenge.Value), "Value")
+        return "Net iD step 1 parsed: a Challenge, no Token"
+
+    steps.run("netid_challenge_response", netid_challenge)
 
     def server_fault():
         reply = requests.Response()

@@ -2,6 +2,7 @@
 //! bodies of the Net iD status calls, and reading a gateway's metrics.
 
 use anyhow::{Context, ensure};
+use idbridge_protocol::netid::proof::ClientKey;
 use serde_json::{Value, json};
 
 use crate::report::Lookups;
@@ -45,9 +46,25 @@ pub async fn netid_login(
     repo: &std::path::Path,
 ) -> anyhow::Result<String> {
     let cert = std::fs::read_to_string(repo.join("config/demo/john-doe.cer"))?;
+    let key = std::fs::read_to_string(repo.join("config/demo/john-doe.key"))?;
+    let key = ClientKey::from_pem(&key)?;
+    let url = format!("{base}/api/login");
+    // Two steps: the challenge, then the answer only the certificate's key makes.
     let body =
         json!({"Certificate": cert.trim(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
-    login(http, &format!("{base}/api/login"), body, "/SessionId").await
+    let answer = post(
+        http,
+        &url,
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    )
+    .await?;
+    let v: Value = serde_json::from_slice(&answer)?;
+    let (Some(id), Some(value)) = (v["SessionId"].as_str(), v["Value"].as_str()) else {
+        anyhow::bail!("Net iD login step 1 at {url} failed: {v}");
+    };
+    let body = json!({"SessionId": id, "Value": key.answer(id, value)?});
+    login(http, &url, body, "/SessionId").await
 }
 
 /// Posts a login and returns the session id found at `id_at` (a JSON pointer) in the answer.

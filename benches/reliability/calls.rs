@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use idbridge_protocol::netid::proof::ClientKey;
 use serde_json::json;
 
 use crate::judge::{Answer, Backend, Face};
@@ -121,9 +122,8 @@ pub fn login(kind: Kind, certificate: &str) -> (Request, &'static str) {
             Request::post("/enos-iam-service/v2.0/login", enos.to_string()),
             "/session/id",
         ),
-        Kind::Native(Backend::Netid) => {
-            (Request::post("/api/login", netid.to_string()), "/SessionId")
-        }
+        // Step 1: a challenge; `login_answer` makes step 2.
+        Kind::Native(Backend::Netid) => (Request::post("/api/login", netid.to_string()), "/Value"),
         Kind::Token(Backend::Enos) => {
             let body = json!({"backend": "enos", "principal": DEMO_PRINCIPAL, "credentials": DEMO_PASSWORD});
             (
@@ -135,9 +135,36 @@ pub fn login(kind: Kind, certificate: &str) -> (Request, &'static str) {
             let body = json!({"backend": "netid", "certificate": certificate});
             (
                 Request::post("/idbridge/v1/login", body.to_string()),
-                "/token",
+                "/challenge/value",
             )
         }
+    }
+}
+
+/// Step 2 of a Net iD login of `kind`, from step 1's answer: the answer only `key` makes, and
+/// where step 2's answer holds the credential. `None` if step 1 answered no challenge.
+pub fn login_answer(
+    kind: Kind,
+    step1: &serde_json::Value,
+    key: &ClientKey,
+) -> Option<(Request, &'static str)> {
+    match kind {
+        Kind::Native(Backend::Netid) => {
+            let (id, value) = (step1["SessionId"].as_str()?, step1["Value"].as_str()?);
+            let body = json!({"SessionId": id, "Value": key.answer(id, value).ok()?});
+            Some((Request::post("/api/login", body.to_string()), "/SessionId"))
+        }
+        Kind::Token(Backend::Netid) => {
+            let c = &step1["challenge"];
+            let (id, value) = (c["session_id"].as_str()?, c["value"].as_str()?);
+            let answer = key.answer(id, value).ok()?;
+            let body = json!({"backend": "netid", "session_id": id, "answer": answer});
+            Some((
+                Request::post("/idbridge/v1/login", body.to_string()),
+                "/token",
+            ))
+        }
+        Kind::Native(Backend::Enos) | Kind::Token(Backend::Enos) => None,
     }
 }
 

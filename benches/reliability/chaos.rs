@@ -91,6 +91,7 @@ pub async fn run(args: &ChaosArgs, setup: &Setup) -> anyhow::Result<String> {
         setup.http.clone(),
         topology.bases(),
         setup.certificate.clone(),
+        setup.key.clone(),
         mix,
         Vec::new(),
     ));

@@ -75,8 +75,9 @@ pub struct Setup {
     /// Scratch space for the processes' configuration and logs.
     pub dir: PathBuf,
     pub http: reqwest::Client,
-    /// John Doe's demo certificate, for Net iD logins.
+    /// John Doe's demo certificate and its private key, for Net iD logins.
     pub certificate: String,
+    pub key: std::sync::Arc<idbridge_protocol::netid::proof::ClientKey>,
     /// The machine, date and commit, as one Markdown line.
     pub machine: String,
     pub command: String,
@@ -112,6 +113,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .pool_max_idle_per_host(256)
             .build()?,
         certificate,
+        key: std::sync::Arc::new(idbridge_protocol::netid::proof::ClientKey::from_pem(
+            &std::fs::read_to_string(repo.join("config/demo/john-doe.key"))?,
+        )?),
         machine: machine(&repo),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         repo: repo.clone(),

@@ -58,6 +58,7 @@ pub async fn run(args: &SoakArgs, setup: &Setup) -> anyhow::Result<String> {
         setup.http.clone(),
         topology.bases(),
         setup.certificate.clone(),
+        setup.key.clone(),
         mix,
         calls::hostile(),
     ));

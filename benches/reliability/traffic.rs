@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use idbridge_protocol::netid::proof::ClientKey;
 use parking_lot::Mutex;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -40,6 +41,8 @@ pub struct World {
     /// Per backend, how many times its simulator has been crashed (and its sessions lost).
     pub epochs: [AtomicU64; 2],
     pub certificate: String,
+    /// The certificate's private key: a Net iD login's step 2.
+    pub key: Arc<ClientKey>,
     pub mix: Mix,
     pub hostile: Vec<Hostile>,
     pub recorder: Recorder,
@@ -79,6 +82,7 @@ impl World {
         http: reqwest::Client,
         bases: Vec<String>,
         certificate: String,
+        key: Arc<ClientKey>,
         mix: Mix,
         hostile: Vec<Hostile>,
     ) -> Self {
@@ -87,6 +91,7 @@ impl World {
             bases,
             epochs: [AtomicU64::new(0), AtomicU64::new(0)],
             certificate,
+            key,
             mix,
             hostile,
             recorder: Recorder::new(),
@@ -196,6 +201,16 @@ pub async fn worker(world: Arc<World>, seed: u64, sessions: usize, every: Durati
     }
 }
 
+/// The string at `at` (a JSON pointer) in a 200 answer.
+fn answered_at(sent: &Sent, at: &str) -> Option<String> {
+    match sent {
+        Sent::Answered { status: 200, body } => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(at)?.as_str().map(str::to_owned)),
+        _ => None,
+    }
+}
+
 fn forget(world: &World, s: Sess) {
     world.held.lock().remove(&s.id);
 }
@@ -206,13 +221,18 @@ async fn login(world: &World, replica: usize, kind: Kind) -> Option<Sess> {
     let epoch = world.epoch(backend);
     let sent_at = world.recorder.now();
     let started = Instant::now();
-    let (sent, _) = world.send(replica, &req).await;
-    let credential = match &sent {
-        Sent::Answered { status: 200, body } => serde_json::from_slice::<serde_json::Value>(body)
+    let (mut sent, _) = world.send(replica, &req).await;
+    let mut credential = answered_at(&sent, at);
+    // Net iD: that was the challenge; the answer made with the key is the login.
+    if credential.is_some()
+        && let Sent::Answered { body, .. } = &sent
+        && let Some((req, at)) = serde_json::from_slice(body)
             .ok()
-            .and_then(|v| v.pointer(at)?.as_str().map(str::to_owned)),
-        _ => None,
-    };
+            .and_then(|v| calls::login_answer(kind, &v, &world.key))
+    {
+        sent = world.send(replica, &req).await.0;
+        credential = answered_at(&sent, at);
+    }
     let outcome = match &credential {
         Some(_) => Outcome::Ok,
         None => match answer_of(&sent, |s, _| Answer::Error(format!("http {s}"))) {

@@ -1,7 +1,15 @@
 //! What `idbridge demo` prints: where everything listens and curl lines that work as pasted.
 
-/// `curl` is the command every line starts with (`curl --cacert ca.pem` over TLS).
-pub fn demo_banner(curl: &str, gw: &str, admin: &str, enos: &str, netid: &str) -> String {
+/// `curl` is the command every line starts with (`curl --cacert ca.pem` over TLS); `login` is
+/// `idbridge netid-login` pointed at the gateway.
+pub fn demo_banner(
+    curl: &str,
+    login: &str,
+    gw: &str,
+    admin: &str,
+    enos: &str,
+    netid: &str,
+) -> String {
     let soap = |method: &str, info: &str| {
         format!(
             "{curl} -s -w \"\\n\" {gw}/portal/service.svc -H 'Content-Type: text/xml; charset=\"utf-8\"' \\\n  \
@@ -27,10 +35,12 @@ ID=$({curl} -s {gw}/enos-iam-service/v2.0/login -H 'Content-Type: application/js
 {curl} -s -w "\n" -X POST {gw}/enos-iam-service/v2.0/session/info -H "Authorization: Bearer $ID"
 {curl} -s -w "\n" {enos}/__sim/stats
 
-# Net iD login (REST) with John Doe's certificate, then GetLoginStatus over REST and SOAP
-SID=$({curl} -s {gw}/api/login -H 'Content-Type: application/json' \
-  -d "{{\"Certificate\":\"$(cat config/demo/john-doe.cer)\",\"DateTime\":\"2026-11-23T10:00:00Z\",\"Role\":\"Self\"}}" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionId"])')
+# Net iD login takes two steps: the certificate alone gets only a challenge (a nonce sealed to it)
+{curl} -s -w "\n" {gw}/api/login -H 'Content-Type: application/json' \
+  -d "{{\"Certificate\":\"$(cat config/demo/john-doe.cer)\",\"DateTime\":\"2026-11-23T10:00:00Z\",\"Role\":\"Self\"}}"
+# ...which only John Doe's private key (config/demo/john-doe.key) answers; netid-login makes both
+# steps over Net iD REST and prints the SessionId (--via soap|unified|unified-soap for the others)
+SID=$({login} --via rest)
 {curl} -s -w "\n" {gw}/api/login/status/get -H 'Content-Type: application/json' -d "{{\"SessionId\":\"$SID\",\"Count\":\"1\"}}"
 {soap_status}
 
@@ -46,6 +56,10 @@ SID=$({curl} -s {gw}/api/login -H 'Content-Type: application/json' \
 {curl} -s -w "\n" -X POST {gw}/enos-iam-service/v2.0/session/info -H "Authorization: Bearer $ID"
 {curl} -s -w "\n" {gw}/api/logout -H 'Content-Type: application/json' -d "{{\"SessionId\":\"$SID\",\"Count\":\"3\"}}"
 {curl} -s -w "\n" {gw}/api/login/status/get -H 'Content-Type: application/json' -d "{{\"SessionId\":\"$SID\",\"Count\":\"4\"}}"
+
+# One login for every app: a gateway token from a Net iD login, answered on idbridge's own face
+TOKEN=$({login})
+{curl} -s -w "\n" {gw}/idbridge/v1/session -H "Authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything.
 "#,

@@ -18,6 +18,7 @@ use tracing_subscriber::prelude::*;
 
 mod banner;
 mod clock;
+mod netid_login;
 
 /// mimalloc rather than the system allocator: a cached session is some forty small allocations,
 /// which mimalloc's size classes hold with less overhead than glibc's, and allocation is on every
@@ -78,6 +79,10 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Log in with a Net iD certificate and its private key, both steps, through the gateway
+    /// (or a portal); prints the gateway token (unified faces) or the SessionId (Net iD faces).
+    /// The defaults are the demo's: John Doe's certificate and key, the gateway on :8080.
+    NetidLogin(netid_login::NetidLogin),
 }
 
 /// A certificate chain and its key (PEM), for serving TLS.
@@ -118,6 +123,18 @@ fn main() -> ExitCode {
         Command::Demo { tls, tls_ca } => match load(None) {
             Ok(config) => report(run_async(&config.log.clone(), demo(config, tls, tls_ca))),
             Err(code) => code,
+        },
+        Command::NetidLogin(login) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(login.run()))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("netid-login: {e:#}");
+                ExitCode::FAILURE
+            }
         },
         Command::Sim { enos, netid, tls } => {
             let log = LogConfig {
@@ -264,10 +281,18 @@ async fn demo(mut config: Config, tls: TlsFiles, tls_ca: Option<PathBuf>) -> any
         _ => "curl".to_owned(),
     };
     let gateway = RunningGateway::start(config).await?;
+    // The login client is this very binary, however it was started.
+    let exe =
+        std::env::current_exe().map_or_else(|_| "idbridge".into(), |p| p.display().to_string());
+    let mut login = format!("{exe} netid-login --url {}", gateway.base_url());
+    if let (Some(ca), Some(_)) = (&tls_ca, &tls.tls_cert) {
+        login.push_str(&format!(" --ca {}", ca.display()));
+    }
     print!(
         "{}",
         banner::demo_banner(
             &curl,
+            &login,
             &gateway.base_url(),
             &gateway.admin_url(),
             &enos.base_url(),

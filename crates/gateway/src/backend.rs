@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use idbridge_protocol::Limits;
-use idbridge_protocol::unified::LoginRequest;
+use idbridge_protocol::unified::{Challenge, LoginRequest};
 use idbridge_session::{Backend, Session, UnixTime};
 
 use crate::config::BackendConfig;
@@ -49,6 +49,9 @@ pub struct LoginResult {
     pub session: Option<Session>,
     /// The backend's answer as it came, for a [`LoginCall::Native`] login.
     pub raw: Option<RawReply>,
+    /// Step 1 of a two-step login, for a [`LoginCall::Unified`] one: what the client must
+    /// answer. Only with [`LoginOutcome::Challenged`].
+    pub challenge: Option<Challenge>,
 }
 
 /// Who holds the session. See the module documentation.

@@ -56,6 +56,8 @@ pub enum Rejection {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LoginOutcome {
     Success,
+    /// Step 1 of a two-step login (Net iD): the backend answered a challenge; no session yet.
+    Challenged,
     /// Wrong account, password or certificate (EnOS 30400, Net iD `AccessDenied`).
     BadCredentials,
     /// Too many failed attempts (EnOS 30429).
@@ -158,6 +160,7 @@ impl LoginOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
+            Self::Challenged => "challenged",
             Self::BadCredentials => "bad_credentials",
             Self::Locked => "locked",
             Self::PasswordExpired => "expired",
@@ -166,8 +169,9 @@ impl LoginOutcome {
         }
     }
 
-    pub const ALL: [LoginOutcome; 8] = [
+    pub const ALL: [LoginOutcome; 9] = [
         Self::Success,
+        Self::Challenged,
         Self::BadCredentials,
         Self::Locked,
         Self::PasswordExpired,
@@ -206,7 +210,7 @@ impl GatewayError {
                 LoginOutcome::Locked => 429,
                 LoginOutcome::PasswordExpired | LoginOutcome::Disabled => 403,
                 LoginOutcome::UnknownLink | LoginOutcome::Refused => 400,
-                LoginOutcome::Success | LoginOutcome::Error => 502,
+                LoginOutcome::Success | LoginOutcome::Challenged | LoginOutcome::Error => 502,
             },
             Self::Upstream(e) => match e {
                 UpstreamError::Throttled => 429,
@@ -243,7 +247,9 @@ impl GatewayError {
                 LoginOutcome::Disabled => "disabled",
                 LoginOutcome::UnknownLink => "unknown_link",
                 LoginOutcome::Refused => "bad_request",
-                LoginOutcome::Success | LoginOutcome::Error => "backend_error",
+                LoginOutcome::Success | LoginOutcome::Challenged | LoginOutcome::Error => {
+                    "backend_error"
+                }
             },
             Self::Upstream(e) => match e {
                 UpstreamError::Throttled => "backend_throttling",
@@ -277,13 +283,15 @@ impl GatewayError {
             Self::BodyTimeout => "the request body did not arrive in time".into(),
             Self::NotLoggedIn(_) => "a valid gateway token or session is required".into(),
             Self::LoginRefused(outcome) => match outcome {
-                LoginOutcome::BadCredentials => "wrong account, password or certificate".into(),
+                LoginOutcome::BadCredentials => {
+                    "wrong account, password or certificate, or a wrong or late answer to a challenge".into()
+                }
                 LoginOutcome::Locked => "too many failed logins; try later".into(),
                 LoginOutcome::PasswordExpired => "the password has expired".into(),
                 LoginOutcome::Disabled => "the account is disabled".into(),
                 LoginOutcome::UnknownLink => "the LDAP link does not exist".into(),
                 LoginOutcome::Refused => "the backend refused the login request".into(),
-                LoginOutcome::Success | LoginOutcome::Error => "identity backend error".into(),
+                LoginOutcome::Success | LoginOutcome::Challenged | LoginOutcome::Error => "identity backend error".into(),
             },
             Self::Upstream(e) => e.public_message().into(),
             Self::Throttled { retry_after_secs } => {
@@ -314,9 +322,9 @@ impl GatewayError {
             Self::BadRequest(_) => Outcome::BadRequest,
             Self::TooLarge { .. } | Self::HeadersTooLarge { .. } => Outcome::TooLarge,
             Self::NotLoggedIn(_) => Outcome::Rejected,
-            Self::LoginRefused(LoginOutcome::Success | LoginOutcome::Error) => {
-                Outcome::UpstreamError
-            }
+            Self::LoginRefused(
+                LoginOutcome::Success | LoginOutcome::Challenged | LoginOutcome::Error,
+            ) => Outcome::UpstreamError,
             Self::LoginRefused(LoginOutcome::UnknownLink | LoginOutcome::Refused) => {
                 Outcome::BadRequest
             }
@@ -379,6 +387,7 @@ mod tests {
             assert!(
                 [
                     "success",
+                    "challenged",
                     "bad_credentials",
                     "locked",
                     "expired",

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use idbridge_protocol::Limits;
-use idbridge_protocol::unified::LoginRequest;
+use idbridge_protocol::unified::{Challenge, LoginRequest};
 use idbridge_session::{Backend, Session, UnixTime};
 
 use crate::endpoint::RawReply;
@@ -125,6 +125,9 @@ pub enum Answer {
         outcome: LoginOutcome,
         token: Option<Issued>,
     },
+    /// Step 1 of a two-step login the gateway made (Net iD through a unified face): the
+    /// challenge the client must answer in step 2. No session exists yet.
+    Challenge(Challenge),
     LoggedOut,
     /// The backend's answer to a forwarded call, byte for byte.
     Forwarded(RawReply),
@@ -324,11 +327,13 @@ pub fn account_key(kind: &str, who: &str) -> String {
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The account of a unified login ([`account_key`]).
-pub fn unified_account(request: &LoginRequest) -> String {
+/// The account of a unified login ([`account_key`]); `None` for step 2 of a Net iD login,
+/// which names only the attempt (a wrong answer ends it at the portal), not who makes it.
+pub fn unified_account(request: &LoginRequest) -> Option<String> {
     match request {
-        LoginRequest::Enos { principal, .. } => account_key("principal", principal),
-        LoginRequest::Netid { certificate, .. } => account_key("certificate", certificate),
+        LoginRequest::Enos { principal, .. } => Some(account_key("principal", principal)),
+        LoginRequest::Netid { certificate, .. } => Some(account_key("certificate", certificate)),
+        LoginRequest::NetidAnswer { .. } => None,
     }
 }
 

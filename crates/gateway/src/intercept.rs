@@ -310,7 +310,7 @@ impl Runtime {
                     request,
                     client_addr: req.client_addr.as_deref(),
                 },
-                Some(unified_account(request)),
+                unified_account(request),
             ),
         };
         facts.backend = Some(name);
@@ -352,6 +352,10 @@ impl Runtime {
                 outcome: result.outcome,
                 token,
             }),
+            _ if result.outcome == LoginOutcome::Challenged => match result.challenge {
+                Some(challenge) => Ok(Answer::Challenge(challenge)),
+                None => Err(GatewayError::LoginRefused(LoginOutcome::Error)),
+            },
             _ => match (session, token) {
                 (Some(session), Some(token)) => Ok(Answer::LoggedIn { session, token }),
                 _ if result.outcome == LoginOutcome::Success => {

@@ -3,8 +3,9 @@
 //! normalised [`Session`](idbridge_session::Session).
 //!
 //! Both bindings share one model and one field order, so a message decoded from one binding can
-//! be written in the other. Login is the project's single-step plaintext assumption; a call with
-//! a `Blob` is encrypted and is only ever passed through.
+//! be written in the other. Login takes two steps, the second proving the
+//! certificate's private key ([`proof`], whose cryptography is the project's assumption); a call
+//! with a `Blob` is encrypted and is only ever passed through.
 
 mod datetime;
 mod decode;

@@ -15,7 +15,7 @@ mod login;
 pub mod json;
 pub mod soap;
 
-pub use login::LoginRequest;
+pub use login::{Challenge, LoginRequest};
 
 use idbridge_session::{AuthMethod, Backend, SubjectKind, UnixTime};
 use time::OffsetDateTime;

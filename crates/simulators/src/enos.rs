@@ -152,7 +152,11 @@ impl Failure {
 pub(crate) fn router(control: Arc<Control>, opts: &SimOptions) -> Router {
     let sim = EnosSim {
         control,
-        state: EnosState::new(opts.directory.enos.clone(), opts.clock.clone()),
+        state: EnosState::new(
+            opts.directory.enos.clone(),
+            opts.clock.clone(),
+            opts.enos_lockout_failures,
+        ),
     };
     Router::new().fallback(handle).with_state(Arc::new(sim))
 }

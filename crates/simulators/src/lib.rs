@@ -22,7 +22,8 @@
 //! success envelope and the error codes; the Net iD GetLoginStatus SOAP and REST shapes, the SOAP
 //! conventions and the Login inputs and outputs. Assumed by this project (no public source): the
 //! EnOS failure envelope, the EnOS logout endpoint, the failure-lockout numbers (5 failures within
-//! 15 minutes), Net iD's single-step plaintext login, the Net iD `Logout`/`GetObject` shapes, the
+//! 15 minutes), the cipher of Net iD's two-step login and its step 2's inputs (plaintext calls
+//! otherwise), the Net iD `Logout`/`GetObject` shapes, the
 //! non-Success status codes, the SOAP endpoint path and fault forms, and the 1 MiB body limit.
 //!
 //! # Demo directory (`config/demo/directory.json`, see [`Directory`])
@@ -64,6 +65,9 @@ pub struct SimOptions {
     pub netid_idle_timeout: Duration,
     /// Serve over TLS with this configuration ([`tls::server_config`]); plain HTTP when `None`.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// EnOS failed logins (per account and per client IP, within 15 minutes) that lock logins
+    /// out with 30429. 5 by default (assumed); a fuzzer sending made-up passwords raises it.
+    pub enos_lockout_failures: usize,
 }
 
 // === impl SimOptions ===
@@ -76,6 +80,7 @@ impl Default for SimOptions {
             clock: Clock::system(),
             netid_idle_timeout: Duration::from_secs(1200),
             tls: None,
+            enos_lockout_failures: 5,
         }
     }
 }

@@ -131,6 +131,7 @@ impl IdentityBackend for EnosBackend {
             outcome,
             session,
             raw: Some(raw),
+            challenge: None,
         })
     }
 

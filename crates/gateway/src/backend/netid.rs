@@ -8,6 +8,10 @@
 //! after a restart or an eviction, while the portal kept its own), the call is made once more with
 //! a count taken from the clock (milliseconds since 1970), above any count counted from 1.
 //! Session ids are base64 of 20 random bytes (PROTOCOLS §2.3).
+//!
+//! Login takes two steps (see `idbridge_protocol::netid::proof`): step 1's answer is a challenge
+//! and makes no session; only step 2's success does, and only then does the gateway ask the
+//! portal who logged in. Posting a certificate alone never yields a session or a token.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,9 +22,10 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use idbridge_protocol::Limits;
 use idbridge_protocol::netid::{
-    self as codec, LoginResponse, LoginStatus, LogoutRequest, LogoutResponse, StatusCode,
-    StatusRequest, rest, soap,
+    self as codec, LoginResponse, LoginStatus, LoginStep, LogoutRequest, LogoutResponse,
+    StatusCode, StatusRequest, rest, soap,
 };
+use idbridge_protocol::unified::Challenge;
 use idbridge_session::{Backend, Session, SessionId, UnixTime};
 
 use super::{
@@ -127,20 +132,40 @@ impl IdentityBackend for NetidBackend {
                 (Some(raw), answer)
             }
             LoginCall::Unified { request, .. } => {
-                let body = request.to_netid(now).ok_or(GatewayError::Internal(
-                    "a login for another backend reached Net iD",
-                ))?;
-                let reply = self
-                    .call(LOGIN, "login", rest::encode_login_request(&body))
-                    .await?;
+                let body = match request.to_netid(now) {
+                    Some(LoginStep::Begin(begin)) => rest::encode_login_request(&begin),
+                    Some(LoginStep::Answer(answer)) => rest::encode_login_answer(&answer),
+                    None => {
+                        return Err(GatewayError::Internal(
+                            "a login for another backend reached Net iD",
+                        ));
+                    }
+                };
+                let reply = self.call(LOGIN, "login", body).await?;
                 let answer = rest::decode_login_response(&reply.body, &self.limits)
                     .map_err(|e| bad(&e.to_string()))?;
                 (None, Some(answer))
             }
         };
-        let (outcome, id) = classify(answer);
+        let (outcome, id) = classify(answer.as_ref());
         if outcome == LoginOutcome::Error {
             tracing::warn!(backend = %self.name, "Net iD login answer not understood");
+        }
+        if outcome == LoginOutcome::Challenged {
+            // Step 1: the portal's session waits for its answer and is nobody's yet.
+            let challenge = answer.and_then(|a| {
+                Some(Challenge {
+                    session_id: a.session_id?.expose().to_owned(),
+                    value: a.value?,
+                    server_certificate: a.certificate,
+                })
+            });
+            return Ok(LoginResult {
+                outcome,
+                session: None,
+                raw,
+                challenge,
+            });
         }
         let session = match id {
             Some(id) => {
@@ -161,6 +186,7 @@ impl IdentityBackend for NetidBackend {
             outcome,
             session,
             raw,
+            challenge: None,
         })
     }
 
@@ -272,16 +298,29 @@ impl NetidBackend {
     }
 }
 
-/// A Login answer, classified once: the outcome, and the new session's id on success.
-fn classify(answer: Option<LoginResponse>) -> (LoginOutcome, Option<SessionId>) {
+/// A Login answer, classified once: the outcome, and the new session's id when it logged in.
+///
+/// A successful answer that carries `Value` (the sealed nonce) is step 1: a challenge, not a
+/// session. A successful answer without it is step 2's: the session is logged in. Step 2 for a
+/// session that waits for no answer (unknown, late, already answered) is `InvalidSession`: a
+/// failed login like a wrong answer (`AccessDenied`), and counted as one.
+fn classify(answer: Option<&LoginResponse>) -> (LoginOutcome, Option<SessionId>) {
     match answer {
+        Some(LoginResponse {
+            session_id: Some(_),
+            value: Some(_),
+            status,
+            ..
+        }) if status.is_success() => (LoginOutcome::Challenged, None),
         Some(LoginResponse {
             session_id: Some(id),
             status,
             ..
-        }) if status.is_success() => (LoginOutcome::Success, Some(id)),
+        }) if status.is_success() => (LoginOutcome::Success, Some(id.clone())),
         Some(resp) => match resp.status.code {
-            StatusCode::AccessDenied => (LoginOutcome::BadCredentials, None),
+            StatusCode::AccessDenied | StatusCode::InvalidSession => {
+                (LoginOutcome::BadCredentials, None)
+            }
             StatusCode::InvalidInput => (LoginOutcome::Refused, None),
             _ => (LoginOutcome::Error, None),
         },
@@ -307,22 +346,34 @@ mod tests {
             status: Status::new(code, ""),
         };
         assert_eq!(
-            classify(Some(answer(StatusCode::Success, Some("s")))).0,
+            classify(Some(&answer(StatusCode::Success, Some("s")))).0,
             LoginOutcome::Success
         );
         assert_eq!(
-            classify(Some(answer(StatusCode::AccessDenied, None))).0,
+            classify(Some(&answer(StatusCode::AccessDenied, None))).0,
             LoginOutcome::BadCredentials
         );
         assert_eq!(
-            classify(Some(answer(StatusCode::InvalidInput, None))).0,
+            classify(Some(&answer(StatusCode::InvalidInput, None))).0,
             LoginOutcome::Refused
         );
         assert_eq!(
-            classify(Some(answer(StatusCode::Success, None))).0,
+            classify(Some(&answer(StatusCode::Success, None))).0,
             LoginOutcome::Error,
             "success without a session id"
         );
         assert_eq!(classify(None).0, LoginOutcome::Error);
+        let mut step1 = answer(StatusCode::Success, Some("s"));
+        step1.value = Some("sealed".into());
+        assert_eq!(
+            classify(Some(&step1)),
+            (LoginOutcome::Challenged, None),
+            "step 1 is no session"
+        );
+        assert_eq!(
+            classify(Some(&answer(StatusCode::InvalidSession, None))).0,
+            LoginOutcome::BadCredentials,
+            "a late or repeated step 2"
+        );
     }
 }

@@ -79,7 +79,7 @@ impl Face for EnosFace {
         }
     }
 
-    fn render(&self, _intent: &Intent, answer: Answer, now: UnixTime) -> Reply {
+    fn render(&self, intent: &Intent, answer: Answer, now: UnixTime) -> Reply {
         match answer {
             Answer::Session {
                 session,
@@ -104,6 +104,11 @@ impl Face for EnosFace {
             }
             Answer::LoggedOut => Reply::json(200, CONTENT_TYPE, &codec::logout_response()),
             Answer::Forwarded(raw) => Reply::upstream(raw),
+            // Native logins are the backend's own, answered byte for byte above.
+            Answer::Challenge(_) => self.error(
+                &GatewayError::Internal("a unified challenge reached a native face"),
+                Some(intent),
+            ),
         }
     }
 
@@ -158,7 +163,10 @@ fn login_code(outcome: LoginOutcome) -> Option<EnosCode> {
         LoginOutcome::PasswordExpired => Some(EnosCode::PasswordExpired),
         LoginOutcome::Disabled => Some(EnosCode::Disabled),
         LoginOutcome::UnknownLink => Some(EnosCode::NotFound),
-        LoginOutcome::Success | LoginOutcome::Refused | LoginOutcome::Error => None,
+        LoginOutcome::Success
+        | LoginOutcome::Challenged
+        | LoginOutcome::Refused
+        | LoginOutcome::Error => None,
     }
 }
 

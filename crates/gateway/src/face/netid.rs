@@ -8,8 +8,8 @@
 
 use idbridge_protocol::netid::soap::{Method, SoapAction};
 use idbridge_protocol::netid::{
-    self as codec, LoginStatus, LogoutRequest, LogoutResponse, Status, StatusCode, StatusRequest,
-    rest, soap,
+    self as codec, LoginStatus, LoginStep, LogoutRequest, LogoutResponse, Status, StatusCode,
+    StatusRequest, rest, soap,
 };
 use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{Backend, UnixTime};
@@ -187,12 +187,18 @@ impl Face for NetidFace {
                 // goes upstream untouched.
                 let login = match self.binding {
                     Binding::Soap => soap::parse_request(&req.body, limits)
-                        .and_then(|r| soap::decode_login_request(&r))?,
-                    Binding::Rest => rest::decode_login_request(&req.body, limits)?,
+                        .and_then(|r| soap::decode_login_step(&r))?,
+                    Binding::Rest => rest::decode_login_step(&req.body, limits)?,
+                };
+                // Step 2 names only the attempt (a wrong answer ends it at the portal): its
+                // failures count against the client's address alone.
+                let account = match &login {
+                    LoginStep::Begin(begin) => Some(account_key("certificate", &begin.certificate)),
+                    LoginStep::Answer(_) => None,
                 };
                 Ok(Intent::Login(Login::Native {
                     backend: self.backend,
-                    account: Some(account_key("certificate", &login.certificate)),
+                    account,
                 }))
             }
             Op::Status => {
@@ -245,6 +251,11 @@ impl Face for NetidFace {
                 status: Status::success(),
             }),
             Answer::Forwarded(raw) => Reply::upstream(raw),
+            // Native logins are the backend's own, answered byte for byte above.
+            Answer::Challenge(_) => self.error(
+                &GatewayError::Internal("a unified challenge reached a native face"),
+                Some(intent),
+            ),
         }
     }
 

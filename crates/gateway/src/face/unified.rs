@@ -83,6 +83,7 @@ impl Face for UnifiedFace {
             Answer::Session { session, .. } => {
                 Reply::json(200, JSON, &ujson::session_response(&session, now))
             }
+            Answer::Challenge(c) => Reply::json(200, JSON, &ujson::challenge_response(&c)),
             Answer::LoggedOut => Reply::json(200, JSON, &ujson::logout_response()),
             Answer::NativeLogin { raw, .. } | Answer::Forwarded(raw) => Reply::upstream(raw),
         }

@@ -71,6 +71,7 @@ impl Face for UnifiedSoapFace {
                 usoap::encode_login_response(&session, &token.token, token.expires_in, now)
             }
             Answer::Session { session, .. } => usoap::encode_session_response(&session, now),
+            Answer::Challenge(c) => usoap::encode_challenge_response(&c),
             Answer::LoggedOut => usoap::encode_logout_response(),
             Answer::NativeLogin { raw, .. } | Answer::Forwarded(raw) => {
                 return Reply::upstream(raw);

@@ -11,6 +11,7 @@ use idbridge_gateway::RunningGateway;
 use idbridge_gateway::backend::{BackendKind, Kinds};
 pub use idbridge_gateway::config::AppRoute;
 use idbridge_gateway::config::{Config, Sources, load_with};
+use idbridge_protocol::netid::proof::ClientKey;
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
@@ -38,6 +39,8 @@ pub struct Builder<'a> {
     tweaks: Vec<Tweak<'a>>,
     /// Serve the simulators over TLS with this PKI (made by scripts/make-tls-certs.sh).
     sim_tls: Option<PathBuf>,
+    /// EnOS failed logins that lock the simulator's logins out; its default when `None`.
+    enos_lockout_failures: Option<usize>,
 }
 
 type Tweak<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
@@ -151,6 +154,12 @@ impl<'a> Builder<'a> {
             )
     }
 
+    /// The EnOS simulator locks logins out only after this many failures.
+    pub fn enos_lockout_failures(mut self, failures: usize) -> Self {
+        self.enos_lockout_failures = Some(failures);
+        self
+    }
+
     /// Changes the loaded configuration before the gateway starts.
     pub fn config(mut self, tweak: impl FnOnce(&mut Config) + 'a) -> Self {
         self.tweaks.push(Box::new(tweak));
@@ -160,6 +169,9 @@ impl<'a> Builder<'a> {
     pub async fn start(self) -> Harness {
         init_logging();
         let mut opts = SimOptions::default();
+        if let Some(failures) = self.enos_lockout_failures {
+            opts.enos_lockout_failures = failures;
+        }
         if let Some(pki) = &self.sim_tls {
             let config = idbridge_sim::tls::server_config(
                 &pki.join("server.pem"),
@@ -216,6 +228,21 @@ pub fn app_route(prefix: &str, upstream: &str, strip_prefix: bool) -> AppRoute {
         timeouts: defaults.backend("enos").unwrap().timeouts,
         tls: Default::default(),
     }
+}
+
+/// John Doe's demo private key: what proves a Net iD login's step 2.
+pub fn demo_key() -> ClientKey {
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/demo/john-doe.key"
+    ))
+    .unwrap();
+    ClientKey::from_pem(&pem).unwrap()
+}
+
+/// The answer to a Net iD challenge (step 1's `SessionId` and `Value`), with John Doe's key.
+pub fn answer(session_id: &str, value: &str) -> String {
+    demo_key().answer(session_id, value).unwrap()
 }
 
 pub fn demo_cert() -> String {
@@ -399,14 +426,64 @@ impl Harness {
         .await
     }
 
-    /// Net iD REST login through `base`; returns the SessionId.
-    pub async fn netid_login_at(&self, base: &str) -> String {
+    /// Net iD REST login step 1 through `base`: the SessionId and the sealed nonce.
+    pub async fn netid_begin_at(&self, base: &str) -> (String, String) {
         let body =
             json!({"Certificate": demo_cert(), "DateTime": "2026-11-23T10:00:00Z", "Role": "Self"});
         let (status, v) = self.post_json(base, "/api/login", None, body).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["Status"]["Code"], "Success", "{v}");
-        v["SessionId"].as_str().unwrap().to_owned()
+        (
+            v["SessionId"].as_str().unwrap().to_owned(),
+            v["Value"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Net iD REST login through `base`, both steps; returns the SessionId.
+    pub async fn netid_login_at(&self, base: &str) -> String {
+        let (id, value) = self.netid_begin_at(base).await;
+        let body = json!({"SessionId": id, "Value": answer(&id, &value)});
+        let (status, v) = self.post_json(base, "/api/login", None, body).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["Status"]["Code"], "Success", "{v}");
+        id
+    }
+
+    /// Net iD SOAP login through the gateway, both steps; returns the SessionId.
+    pub async fn netid_soap_login(&self) -> String {
+        let info = format!(
+            "<Certificate>{}</Certificate><DateTime>2026-11-23T10:00:00Z</DateTime><Role>Self</Role>",
+            demo_cert()
+        );
+        let (status, xml) = self.soap("Login", &info).await;
+        assert_eq!(status, 200, "{xml}");
+        assert_eq!(xml_text(&xml, "Code").as_deref(), Some("Success"), "{xml}");
+        let id = xml_text(&xml, "SessionId").unwrap();
+        let value = xml_text(&xml, "Value").unwrap();
+        let info = format!(
+            "<SessionId>{id}</SessionId><Value>{}</Value>",
+            answer(&id, &value)
+        );
+        let (status, xml) = self.soap("Login", &info).await;
+        assert_eq!(status, 200, "{xml}");
+        assert_eq!(xml_text(&xml, "Code").as_deref(), Some("Success"), "{xml}");
+        id
+    }
+
+    /// A Net iD login through the unified REST face, both steps: step 2's (status, body).
+    pub async fn unified_netid_login(&self) -> (u16, Value) {
+        let base = self.gw.base_url();
+        let step1 = json!({"backend": "netid", "certificate": demo_cert()});
+        let (status, v) = self
+            .post_json(&base, "/idbridge/v1/login", None, step1)
+            .await;
+        assert_eq!(status, 200, "{v}");
+        let c = &v["challenge"];
+        let id = c["session_id"].as_str().unwrap();
+        let value = c["value"].as_str().unwrap();
+        let step2 = json!({"backend": "netid", "session_id": id, "answer": answer(id, value)});
+        self.post_json(&base, "/idbridge/v1/login", None, step2)
+            .await
     }
 
     pub async fn netid_login(&self) -> String {

@@ -33,8 +33,10 @@ async fn schemathesis_finds_nothing_wrong_with_the_unified_face() {
     // with the default budgets (10 failed logins per address and 5 per account in 15 min, 300
     // lookups a minute) nearly every call after the first seconds would be a 429 and exercise
     // nothing. The 429 answers are in the document (so a throttled call still has to conform)
-    // and the budgets have their own tests in limits.rs.
+    // and the budgets have their own tests in limits.rs. The EnOS simulator's own lockout (5
+    // failures per address) is lifted for the same reason.
     let h = common::builder()
+        .enos_lockout_failures(usize::MAX)
         .set("limits.login_failures_per_address", "1000000")
         .set("limits.login_failures_per_account", "1000000")
         .set("limits.lookups_per_address", "1000000")
@@ -43,16 +45,16 @@ async fn schemathesis_finds_nothing_wrong_with_the_unified_face() {
 
     // The login schemathesis repeats whenever a bearer call answers 401 (the fuzzed logout ends
     // the session it was given, so one fixed token would leave session, logout and auth
-    // answering nothing but 401). Net iD, not EnOS: the EnOS simulator locks the client address
-    // out after five wrong passwords, which the fuzzer reaches within seconds. Logging in once
-    // here shows the payload works, so an authentication error below is schemathesis' finding.
-    let certificate = common::demo_cert();
+    // answering nothing but 401). EnOS, not Net iD: a Net iD login takes two calls, and
+    // schemathesis makes one. Logging in once here shows the payload works, so an
+    // authentication error below is schemathesis' finding.
     let (status, v) = h
         .post_json(
             &h.gw.base_url(),
             "/idbridge/v1/login",
             None,
-            json!({"backend": "netid", "certificate": certificate}),
+            json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL,
+                   "credentials": common::DEMO_PASSWORD}),
         )
         .await;
     assert_eq!(status, 200, "{v}");
@@ -63,7 +65,7 @@ async fn schemathesis_finds_nothing_wrong_with_the_unified_face() {
     // gateway is used (the document has no remote $ref).
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("schemathesis.toml");
-    std::fs::write(&config, schemathesis_toml(&certificate)).unwrap();
+    std::fs::write(&config, schemathesis_toml()).unwrap();
     let seed = std::env::var("IDBRIDGE_FUZZ_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
     let budget = match std::env::var("IDBRIDGE_FUZZ_SECONDS") {
         Ok(secs) => vec!["--max-time".to_owned(), secs],
@@ -100,7 +102,7 @@ async fn schemathesis_finds_nothing_wrong_with_the_unified_face() {
 
 /// The run's configuration. Every check is on (the default without `--checks` on the command
 /// line, which would override the per-operation setting below), with one reasoned exception.
-fn schemathesis_toml(certificate: &str) -> String {
+fn schemathesis_toml() -> String {
     format!(
         r#"# Written by crates/gateway/tests/it/fuzz.rs.
 
@@ -120,7 +122,7 @@ fail-on = ["missing_auth", "rate_limited", "unused_openapi_auth", "base_url_mism
 # link that does not exist), which no schema can express: not a positive_data_acceptance failure.
 [auth.dynamic.openapi.bearer]
 path = "/idbridge/v1/login"
-payload = {{ backend = "netid", certificate = "{certificate}" }}
+payload = {{ backend = "enos", principal = "{principal}", credentials = "{password}" }}
 extract_selector = "/token"
 
 # Login needs no auth: its 401 is the answer to made-up credentials, not a missing token.
@@ -133,6 +135,8 @@ warnings.fail-on = ["rate_limited", "base_url_mismatch"]
 [[operations]]
 include-path = "/idbridge/v1/auth"
 checks.unsupported_method.enabled = false
-"#
+"#,
+        principal = common::DEMO_PRINCIPAL,
+        password = common::DEMO_PASSWORD,
     )
 }

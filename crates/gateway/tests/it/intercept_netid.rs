@@ -38,14 +38,7 @@ async fn rest_login_then_status_is_answered_from_the_cache() {
 #[tokio::test]
 async fn soap_login_and_status() {
     let h = common::start().await;
-    let info = format!(
-        "<Certificate>{}</Certificate><DateTime>2026-11-23T10:00:00Z</DateTime><Role>Self</Role>",
-        common::demo_cert()
-    );
-    let (status, xml) = h.soap("Login", &info).await;
-    assert_eq!(status, 200, "{xml}");
-    assert_eq!(xml_text(&xml, "Code").as_deref(), Some("Success"), "{xml}");
-    let id = xml_text(&xml, "SessionId").unwrap();
+    let id = h.netid_soap_login().await;
 
     let (status, xml) = h
         .soap(

@@ -88,12 +88,7 @@ async fn a_full_scenario_logs_no_secret() {
     h.netid_status(&netid_id, 1).await;
     h.netid_status(&enos_id, 2).await;
     h.enos_info(&format!("Bearer {netid_id}")).await;
-    let info = format!(
-        "<Certificate>{}</Certificate><DateTime>2026-11-23T10:00:00Z</DateTime>",
-        common::demo_cert()
-    );
-    let (_, xml) = h.soap("Login", &info).await;
-    let soap_id = common::xml_text(&xml, "SessionId").unwrap();
+    let soap_id = h.netid_soap_login().await;
     h.soap(
         "GetLoginStatus",
         &format!("<SessionId>{soap_id}</SessionId><Count>9</Count>"),

@@ -26,3 +26,4 @@ mod third_backend;
 mod timeouts;
 mod tls;
 mod tokens;
+mod two_step;

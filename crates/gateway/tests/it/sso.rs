@@ -49,11 +49,7 @@ async fn unified_login_works_for_both_backends() {
         "no backend session id in the unified face: {v}"
     );
 
-    let (status, v) = unified_login(
-        &h,
-        json!({"backend": "netid", "certificate": common::demo_cert()}),
-    )
-    .await;
+    let (status, v) = h.unified_netid_login().await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["session"]["subject"]["name"], "John Doe");
     assert_eq!(v["session"]["organization"]["name"], "Contoso Ltd");
@@ -121,12 +117,28 @@ async fn one_login_is_accepted_by_every_face() {
         "{xml}"
     );
 
-    // A Net iD login over the native face returns a token in a header, body untouched.
+    // A Net iD login over the native face: step 1 is the portal's challenge, untouched and
+    // without a token; step 2 returns a token in a header, body untouched.
     let body = json!({"Certificate": common::demo_cert(), "DateTime": "2026-11-23T10:00:00Z"});
     let resp = h
         .http
         .post(h.url("/api/login"))
         .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("x-idbridge-token").is_none());
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["Certificate", "SessionId", "Status", "Value"]
+    );
+    let id = v["SessionId"].as_str().unwrap();
+    let step2 = json!({"SessionId": id, "Value": common::answer(id, v["Value"].as_str().unwrap())});
+    let resp = h
+        .http
+        .post(h.url("/api/login"))
+        .json(&step2)
         .send()
         .await
         .unwrap();
@@ -137,7 +149,7 @@ async fn one_login_is_accepted_by_every_face() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(
         v.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["Certificate", "SessionId", "Status", "Value"]
+        ["SessionId", "Status"]
     );
     let (status, v) = h.enos_info(&format!("Bearer {netid_token}")).await;
     assert_eq!(

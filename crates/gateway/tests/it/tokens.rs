@@ -17,8 +17,11 @@ async fn unified_login(h: &Harness, body: Value) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-fn netid_login() -> Value {
-    json!({"backend": "netid", "certificate": common::demo_cert()})
+/// A Net iD login through the unified face, both steps: the token.
+async fn netid_token(h: &Harness) -> String {
+    let (status, v) = h.unified_netid_login().await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
 }
 
 fn enos_login() -> Value {
@@ -50,7 +53,7 @@ async fn every_recent_token_resolves_whatever_the_cache_holds() {
     let h = common::start_with(|c| c.cache.max_sessions = 50).await;
     let mut tokens = Vec::new();
     for _ in 0..200 {
-        tokens.push(unified_login(&h, netid_login()).await);
+        tokens.push(netid_token(&h).await);
     }
     let subjects: HashSet<_> = tokens.iter().collect();
     assert_eq!(subjects.len(), 200, "200 distinct tokens");
@@ -70,7 +73,7 @@ async fn tokens_outlive_a_restart_and_logged_out_sessions_stay_out() {
     let dir = keys.path().to_path_buf();
     let h = common::start_with(move |c| c.tokens.key_dir = Some(dir)).await;
     let enos = unified_login(&h, enos_login()).await;
-    let netid = unified_login(&h, netid_login()).await;
+    let netid = netid_token(&h).await;
     let ended = unified_login(&h, enos_login()).await;
     let (status, _) = h
         .post_json(

@@ -47,7 +47,7 @@ pub struct ClientInfo {
     pub language_name: Option<String>,
 }
 
-/// Login inputs (single-step plaintext login, the project's documented assumption).
+/// Login step 1 inputs (documented): the certificate, the client's clock, the role.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginRequest {
     /// The client's X.509 certificate, base64 DER.

@@ -15,7 +15,7 @@ use crate::{DecodeError, Limits};
 /// `Content-Type` of REST requests and responses, as the portal documents it.
 pub const CONTENT_TYPE: &str = "application/json; charset=\"utf-8\"";
 
-/// Path of the single-step login (the project's documented assumption).
+/// Path of the login, both steps (the project's documented assumption).
 pub const LOGIN_PATH: &str = "/api/login";
 /// Path of GetLoginStatus.
 pub const LOGIN_STATUS_PATH: &str = "/api/login/status/get";

@@ -8,7 +8,7 @@
 
 mod openapi;
 
-pub use super::LoginRequest;
+pub use super::{Challenge, LoginRequest};
 pub use openapi::openapi;
 
 use idbridge_session::{Backend, Organization, Session, UnixTime};
@@ -27,7 +27,7 @@ pub const PATH_PREFIX: &str = "/idbridge/v1";
 pub const CONTENT_TYPE: &str = "application/json";
 
 /// The request keys, in the order the OpenAPI document lists them.
-const LOGIN_KEYS: [&str; 8] = [
+const LOGIN_KEYS: [&str; 10] = [
     "backend",
     "principal",
     "credentials",
@@ -36,6 +36,8 @@ const LOGIN_KEYS: [&str; 8] = [
     "expire_interval",
     "certificate",
     "role",
+    "session_id",
+    "answer",
 ];
 
 const ENOS_ONLY: [&str; 5] = [
@@ -45,7 +47,7 @@ const ENOS_ONLY: [&str; 5] = [
     "link_name",
     "expire_interval",
 ];
-const NETID_ONLY: [&str; 2] = ["certificate", "role"];
+const NETID_ONLY: [&str; 4] = ["certificate", "role", "session_id", "answer"];
 
 const NAMES: Names = Names {
     backend: "backend",
@@ -56,6 +58,8 @@ const NAMES: Names = Names {
     expire_interval: "expire_interval",
     certificate: "certificate",
     role: "role",
+    session_id: "session_id",
+    answer: "answer",
 };
 
 // === renderers ===
@@ -111,6 +115,19 @@ pub fn session_response(session: &Session, now: UnixTime) -> Value {
     json!({ "session": session_view(session, now) })
 }
 
+/// `{"challenge": {"session_id", "value", "server_certificate"}}` (the `LoginChallenge`
+/// schema): step 1 of a Net iD login. The client opens `value` with its private key and
+/// answers with step 2 (see [`crate::netid::proof`]).
+pub fn challenge_response(c: &Challenge) -> Value {
+    json!({
+        "challenge": {
+            "session_id": c.session_id,
+            "value": c.value,
+            "server_certificate": c.server_certificate,
+        }
+    })
+}
+
 /// `{"logged_out": true}` (the `LogoutResponse` schema).
 pub fn logout_response() -> Value {
     json!({ "logged_out": true })
@@ -129,8 +146,9 @@ fn organization(o: &Organization) -> Value {
 // === decoder ===
 
 /// Decodes a `POST /idbridge/v1/login` body: `{"backend": "enos", "principal", "credentials",
-/// "auth_type"?, "link_name"?, "expire_interval"?}` or `{"backend": "netid", "certificate",
-/// "role"?}`. Optional keys may also be `null`.
+/// "auth_type"?, "link_name"?, "expire_interval"?}`, `{"backend": "netid", "certificate",
+/// "role"?}` (Net iD step 1) or `{"backend": "netid", "session_id", "answer"}` (step 2).
+/// Optional keys may also be `null`.
 ///
 /// Fails on: size, depth, syntax and duplicate keys (as every decoder of the crate); an unknown
 /// key ([`DecodeError::UnexpectedElement`]); a missing or empty required key; a wrong type or
@@ -167,6 +185,8 @@ pub fn decode_login_request(body: &[u8], limits: &Limits) -> Result<LoginRequest
         )?,
         certificate: owned("certificate")?,
         role: enumerated(&map, "role", "expected Self or Officer", Role::parse)?,
+        session_id: owned("session_id")?,
+        answer: owned("answer")?,
     };
     draft.finish(&NAMES)
 }

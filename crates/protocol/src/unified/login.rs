@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use idbridge_session::{Backend, UnixTime};
+use idbridge_session::{Backend, SessionId, UnixTime};
 
 use crate::DecodeError;
 use crate::enos::{self, AuthType, Credentials};
@@ -28,12 +28,32 @@ pub enum LoginRequest {
         /// Requested session lifetime in seconds.
         expire_interval: Option<u64>,
     },
-    /// A Net iD Portal certificate login.
+    /// A Net iD Portal certificate login, step 1: answered with a challenge, never a session.
     Netid {
         /// The client's X.509 certificate, base64 DER.
         certificate: String,
         role: Role,
     },
+    /// A Net iD Portal certificate login, step 2: the answer to step 1's challenge (see
+    /// [`crate::netid::proof`]). Only this logs in.
+    NetidAnswer { session_id: String, answer: String },
+}
+
+/// Step 1 of a Net iD login, as the unified faces answer it: the portal's session, waiting for
+/// its answer, and the sealed nonce to answer. `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub session_id: String,
+    /// The server nonce sealed to the client certificate (Net iD `Value`), base64.
+    pub value: String,
+    /// The portal's certificate, base64 DER, when it sent one.
+    pub server_certificate: Option<String>,
+}
+
+impl fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Challenge(<redacted>)")
+    }
 }
 
 /// What a binding decoded, before the per-backend rules are applied.
@@ -47,6 +67,8 @@ pub(super) struct Draft {
     pub(super) expire_interval: Option<u64>,
     pub(super) certificate: Option<String>,
     pub(super) role: Option<Role>,
+    pub(super) session_id: Option<String>,
+    pub(super) answer: Option<String>,
 }
 
 /// Each field's name in one binding, for error messages.
@@ -59,6 +81,8 @@ pub(super) struct Names {
     pub(super) expire_interval: &'static str,
     pub(super) certificate: &'static str,
     pub(super) role: &'static str,
+    pub(super) session_id: &'static str,
+    pub(super) answer: &'static str,
 }
 
 // === impl LoginRequest ===
@@ -67,7 +91,7 @@ impl LoginRequest {
     pub fn backend(&self) -> Backend {
         match self {
             Self::Enos { .. } => Backend::ENOS,
-            Self::Netid { .. } => Backend::NETID,
+            Self::Netid { .. } | Self::NetidAnswer { .. } => Backend::NETID,
         }
     }
 
@@ -91,20 +115,28 @@ impl LoginRequest {
                 client_ip: None,
                 expire_interval: *expire_interval,
             }),
-            Self::Netid { .. } => None,
+            Self::Netid { .. } | Self::NetidAnswer { .. } => None,
         }
     }
 
-    /// The Net iD Login inputs this login becomes upstream, with `DateTime` = `now` (RFC 3339,
-    /// which is ISO 8601) and no `Client`; `None` for an EnOS login.
-    pub fn to_netid(&self, now: UnixTime) -> Option<netid::LoginRequest> {
+    /// The Net iD Login call this login becomes upstream: step 1 with `DateTime` = `now`
+    /// (RFC 3339, which is ISO 8601) and no `Client`, or step 2; `None` for an EnOS login.
+    pub fn to_netid(&self, now: UnixTime) -> Option<netid::LoginStep> {
         match self {
-            Self::Netid { certificate, role } => Some(netid::LoginRequest {
-                certificate: certificate.clone(),
-                date_time: super::instant(now),
-                role: *role,
-                client: None,
-            }),
+            Self::Netid { certificate, role } => {
+                Some(netid::LoginStep::Begin(netid::LoginRequest {
+                    certificate: certificate.clone(),
+                    date_time: super::instant(now),
+                    role: *role,
+                    client: None,
+                }))
+            }
+            Self::NetidAnswer { session_id, answer } => {
+                Some(netid::LoginStep::Answer(netid::LoginAnswer {
+                    session_id: SessionId::new(session_id.clone()),
+                    value: answer.clone(),
+                }))
+            }
             Self::Enos { .. } => None,
         }
     }
@@ -136,6 +168,11 @@ impl fmt::Debug for LoginRequest {
                 )
                 .field("role", role)
                 .finish(),
+            Self::NetidAnswer { answer, .. } => f
+                .debug_struct("NetidAnswer")
+                .field("session_id", &"<redacted>")
+                .field("answer", &format_args!("<redacted:{}>", answer.len()))
+                .finish(),
         }
     }
 }
@@ -165,6 +202,15 @@ impl Draft {
                 refuse(self.auth_type.is_some(), n.auth_type, "enos")?;
                 refuse(self.link_name.is_some(), n.link_name, "enos")?;
                 refuse(self.expire_interval.is_some(), n.expire_interval, "enos")?;
+                if self.session_id.is_some() || self.answer.is_some() {
+                    // Step 2 names the session step 1 opened; the certificate was step 1's.
+                    refuse_in_step2(self.certificate.is_some(), n.certificate)?;
+                    refuse_in_step2(self.role.is_some(), n.role)?;
+                    return Ok(LoginRequest::NetidAnswer {
+                        session_id: non_empty(self.session_id, n.session_id)?,
+                        answer: non_empty(self.answer, n.answer)?,
+                    });
+                }
                 Ok(LoginRequest::Netid {
                     certificate: non_empty(self.certificate, n.certificate)?,
                     role: self.role.unwrap_or_default(),
@@ -174,6 +220,16 @@ impl Draft {
             _ => Err(DecodeError::invalid(n.backend, "expected enos or netid")),
         }
     }
+}
+
+fn refuse_in_step2(present: bool, field: &'static str) -> Result<(), DecodeError> {
+    if present {
+        return Err(DecodeError::invalid(
+            field,
+            "belongs to step 1; step 2 sends only the session id and the answer",
+        ));
+    }
+    Ok(())
 }
 
 /// `enos` / `netid`, case-sensitive like every enumeration of the face.
@@ -216,6 +272,8 @@ mod tests {
         expire_interval: "expire_interval",
         certificate: "certificate",
         role: "role",
+        session_id: "session_id",
+        answer: "answer",
     };
 
     fn enos() -> Draft {
@@ -248,10 +306,48 @@ mod tests {
         let r = d.finish(&NAMES).unwrap();
         assert_eq!(r.backend(), Backend::NETID);
         let up = r.to_netid(UnixTime(1_795_428_000)).unwrap();
+        let netid::LoginStep::Begin(up) = up else {
+            panic!("step 1 expected")
+        };
         assert_eq!(up.role, Role::SelfService);
         assert_eq!(up.date_time, "2026-11-23T10:00:00Z");
         assert_eq!(up.certificate, "MIIB");
         assert!(r.to_enos().is_none());
+    }
+
+    #[test]
+    fn netid_step_2_names_the_session_and_the_answer_only() {
+        let step2 = |session_id: Option<&str>, answer: Option<&str>, certificate: Option<&str>| {
+            Draft {
+                backend: Some(Backend::NETID),
+                session_id: session_id.map(str::to_owned),
+                answer: answer.map(str::to_owned),
+                certificate: certificate.map(str::to_owned),
+                ..Draft::default()
+            }
+            .finish(&NAMES)
+        };
+        let r = step2(Some("c2lk"), Some("YW5z"), None).unwrap();
+        let Some(netid::LoginStep::Answer(a)) = r.to_netid(UnixTime(0)) else {
+            panic!("step 2 expected")
+        };
+        assert_eq!((a.session_id.expose(), a.value.as_str()), ("c2lk", "YW5z"));
+        assert!(!format!("{r:?}").contains("YW5z"));
+        assert_eq!(
+            step2(Some("c2lk"), None, None),
+            Err(DecodeError::MissingField("answer"))
+        );
+        assert_eq!(
+            step2(None, Some("YW5z"), None),
+            Err(DecodeError::MissingField("session_id"))
+        );
+        assert!(matches!(
+            step2(Some("c2lk"), Some("YW5z"), Some("MIIB")),
+            Err(DecodeError::InvalidField {
+                field: "certificate",
+                ..
+            })
+        ));
     }
 
     #[test]

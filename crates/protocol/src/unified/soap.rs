@@ -14,7 +14,8 @@ use std::fmt;
 
 pub use request::parse_request;
 pub use response::{
-    encode_fault, encode_login_response, encode_logout_response, encode_session_response,
+    encode_challenge_response, encode_fault, encode_login_response, encode_logout_response,
+    encode_session_response,
 };
 pub use wsdl::wsdl;
 

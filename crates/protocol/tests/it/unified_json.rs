@@ -201,9 +201,25 @@ fn netid_login_requests() {
         }
     );
     let r = decode(r#"{"backend":"netid","certificate":"MIIBzDCC","role":"Officer"}"#).unwrap();
-    let up = r.to_netid(NETID_NOW).unwrap();
+    let Some(idbridge_protocol::netid::LoginStep::Begin(up)) = r.to_netid(NETID_NOW) else {
+        panic!("step 1 expected")
+    };
     assert_eq!(up.role, Role::Officer);
     assert_eq!(up.date_time, "2023-02-22T07:15:00Z");
+    // Step 2 names the session and the answer, and nothing of step 1.
+    assert_eq!(
+        decode(r#"{"backend":"netid","session_id":"c2lk","answer":"YW5z"}"#).unwrap(),
+        LoginRequest::NetidAnswer {
+            session_id: "c2lk".into(),
+            answer: "YW5z".into()
+        }
+    );
+    assert!(
+        decode(r#"{"backend":"netid","session_id":"c2lk","answer":"YW5z","role":"Self"}"#).is_err()
+    );
+    assert!(
+        decode(r#"{"backend":"enos","principal":"p","credentials":"c","answer":"YW5z"}"#).is_err()
+    );
 }
 
 #[test]

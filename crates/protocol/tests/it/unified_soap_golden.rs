@@ -9,11 +9,11 @@ use std::path::PathBuf;
 
 use idbridge_protocol::enos::{AuthType, EnosReply, decode_response, session_from_enos};
 use idbridge_protocol::netid::{Role, rest, session_from_login_status};
-use idbridge_protocol::unified::LoginRequest;
 use idbridge_protocol::unified::soap::{
-    FaultCode, UnifiedSoapRequest, encode_fault, encode_login_response, encode_logout_response,
-    encode_session_response, parse_request, wsdl,
+    FaultCode, UnifiedSoapRequest, encode_challenge_response, encode_fault, encode_login_response,
+    encode_logout_response, encode_session_response, parse_request, wsdl,
 };
+use idbridge_protocol::unified::{Challenge, LoginRequest};
 use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{Session, SessionId, UnixTime};
 
@@ -94,6 +94,14 @@ fn responses_are_the_golden_files() {
     );
     golden("logout-response.xml", &encode_logout_response());
     golden(
+        "login-challenge-netid.xml",
+        &encode_challenge_response(&Challenge {
+            session_id: "c2Vzc2lvbi1zZWNyZXQ=".into(),
+            value: "c2VhbGVkLW5vbmNl".into(),
+            server_certificate: Some("MIIBzDCCAXagAwIBAgIUU2VydmVy".into()),
+        }),
+    );
+    golden(
         "fault-client.xml",
         &encode_fault(
             FaultCode::Client,
@@ -163,6 +171,14 @@ fn zeep_requests_parse() {
         UnifiedSoapRequest::Login(LoginRequest::Netid {
             certificate: "MIIBzDCCAXagAwIBAgIUQ2VydA==".into(),
             role: Role::Officer,
+        })
+    );
+    let r = parse(&read("zeep-login-netid-answer.xml"), None).unwrap();
+    assert_eq!(
+        r,
+        UnifiedSoapRequest::Login(LoginRequest::NetidAnswer {
+            session_id: "c2Vzc2lvbi1zZWNyZXQ=".into(),
+            answer: "YW5zd2VyLW9mLXRoZS1jaGFsbGVuZ2U=".into(),
         })
     );
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::state::EnosState;
 use super::{Failure, Payload};
 
-/// Failures (per account and per client IP) that lock logins out (assumed).
+/// Failures (per account and per client IP) that lock logins out (assumed), by default.
 const MAX_FAILURES: usize = 5;
 /// How long a failure counts (assumed: 15 minutes).
 const WINDOW_SECS: u64 = 15 * 60;
@@ -25,9 +25,16 @@ const DEFAULT_EXPIRE: u64 = 7200;
 const SWEEP_ABOVE: usize = 1024;
 
 /// Recent failed logins, by account key and by client-IP key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Lockout {
     failures: HashMap<String, VecDeque<u64>>,
+    max_failures: usize,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Self::new(MAX_FAILURES)
+    }
 }
 
 /// The parts of a Log In body the simulator uses.
@@ -133,12 +140,20 @@ impl LoginRequest {
 // === impl Lockout ===
 
 impl Lockout {
-    /// Whether any of `keys` has [`MAX_FAILURES`] failures within the window.
+    pub(crate) fn new(max_failures: usize) -> Self {
+        Self {
+            failures: HashMap::new(),
+            max_failures,
+        }
+    }
+
+    /// Whether any of `keys` has `max_failures` failures within the window.
     fn is_locked(&mut self, keys: &[String], now: u64) -> bool {
+        let max = self.max_failures;
         keys.iter().any(|key| {
             self.failures.get_mut(key).is_some_and(|times| {
                 prune(times, now);
-                times.len() >= MAX_FAILURES
+                times.len() >= max
             })
         })
     }
@@ -154,6 +169,10 @@ impl Lockout {
             let times = self.failures.entry(key.clone()).or_default();
             prune(times, now);
             times.push_back(now);
+            // Only the newest `max_failures` can lock: older ones need not be kept.
+            if times.len() > self.max_failures {
+                times.pop_front();
+            }
         }
     }
 }

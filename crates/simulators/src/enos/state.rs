@@ -44,12 +44,12 @@ pub(super) struct Session {
 // === impl EnosState ===
 
 impl EnosState {
-    pub(crate) fn new(directory: EnosDirectory, clock: Clock) -> Self {
+    pub(crate) fn new(directory: EnosDirectory, clock: Clock, lockout_failures: usize) -> Self {
         Self {
             directory,
             clock,
             sessions: Mutex::new(HashMap::new()),
-            lockout: Mutex::new(Lockout::default()),
+            lockout: Mutex::new(Lockout::new(lockout_failures)),
         }
     }
 

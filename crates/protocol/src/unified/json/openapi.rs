@@ -94,8 +94,10 @@ pub fn openapi() -> Value {
             "operationId": "login",
             "summary": "Log in at either backend and get a gateway token",
             "description": "Logs in upstream (EnOS IAM with account and password, or Net iD \
-                Portal with a client certificate), caches the normalised session and returns \
-                it with a gateway token (a JWT verifiable with the JWKS).",
+                Portal with a client certificate and its private key), caches the normalised \
+                session and returns it with a gateway token (a JWT verifiable with the JWKS). \
+                A Net iD login takes two calls: the certificate is answered with a challenge \
+                only its private key opens, and the answer to the challenge logs in.",
             "tags": ["session"],
             "security": [],
             "requestBody": {
@@ -103,11 +105,17 @@ pub fn openapi() -> Value {
                 "content": { "application/json": { "schema": schema_ref("LoginRequest") } },
             },
             "responses": responses([
-                ("200", body("Logged in.", "LoginResponse")),
+                ("200", json!({
+                    "description": "Logged in, or (Net iD step 1) a challenge to answer.",
+                    "content": { "application/json": { "schema": {
+                        "oneOf": [schema_ref("LoginResponse"), schema_ref("LoginChallenge")],
+                    } } },
+                })),
                 ("400", error("The body is malformed, incomplete or has unknown keys, or the \
                     backend refused its values: a certificate that is not one (bad_request), an \
                     LDAP link that does not exist (unknown_link).")),
-                ("401", unauthorized("Wrong account, password or certificate.")),
+                ("401", unauthorized("Wrong account, password or certificate, or a wrong, late \
+                    or repeated answer to a Net iD challenge.")),
                 ("403", error("The account is disabled, locked or its password expired.")),
                 ("413", error("The body exceeds the gateway's size limit.")),
                 ("429", throttled("Too many failed logins from this client or for this account \

@@ -15,7 +15,7 @@ use crate::unified::login::{Draft, Names, parse_backend};
 use crate::{DecodeError, Limits};
 
 /// `Login`'s children, in the WSDL's order.
-const LOGIN_FIELDS: [&str; 8] = [
+const LOGIN_FIELDS: [&str; 10] = [
     "Backend",
     "Principal",
     "Credentials",
@@ -24,6 +24,8 @@ const LOGIN_FIELDS: [&str; 8] = [
     "ExpireInterval",
     "Certificate",
     "Role",
+    "SessionId",
+    "Answer",
 ];
 
 const NAMES: Names = Names {
@@ -35,6 +37,8 @@ const NAMES: Names = Names {
     expire_interval: "ExpireInterval",
     certificate: "Certificate",
     role: "Role",
+    session_id: "SessionId",
+    answer: "Answer",
 };
 
 /// Parses a request of the face.
@@ -152,6 +156,8 @@ fn login(el: Element) -> Result<LoginRequest, DecodeError> {
         expire_interval,
         certificate,
         role,
+        session_id,
+        answer,
     ] = fields(el, &LOGIN_FIELDS)?;
     // Enumerations and numbers are whitespace-collapsed as XSD does; strings (the password above
     // all) are taken exactly as sent, except the certificate, whose base64 may come with surrounding whitespace.
@@ -176,6 +182,9 @@ fn login(el: Element) -> Result<LoginRequest, DecodeError> {
         )?,
         certificate: certificate.map(|c| c.trim().to_owned()),
         role: typed(role, NAMES.role, "expected Self or Officer", Role::parse)?,
+        // base64, like the certificate.
+        session_id: session_id.map(|s| s.trim().to_owned()),
+        answer: answer.map(|a| a.trim().to_owned()),
     };
     draft.finish(&NAMES)
 }

@@ -9,7 +9,7 @@ use idbridge_session::{Organization, Session, UnixTime};
 use super::{FaultCode, NS};
 use crate::netid::soap::NS_SOAP_ENV;
 use crate::netid::soap::writer::escape;
-use crate::unified::{auth_method_name, backend_name, instant, kind_name, seconds};
+use crate::unified::{Challenge, auth_method_name, backend_name, instant, kind_name, seconds};
 
 const DECL: &str = r#"<?xml version="1.0" encoding="utf-8"?>"#;
 
@@ -26,6 +26,21 @@ pub fn encode_login_response(
         w.leaf("TokenType", "Bearer");
         w.leaf("ExpiresIn", &seconds(expires_in).to_string());
         write_session(w, session, now);
+    })
+}
+
+/// `<LoginResponse><Challenge><SessionId/><Value/><ServerCertificate/>?</Challenge>
+/// </LoginResponse>`: step 1 of a Net iD login, to be answered with step 2 (`SessionId` and
+/// `Answer`).
+pub fn encode_challenge_response(c: &Challenge) -> String {
+    envelope("LoginResponse", |w| {
+        w.open("Challenge");
+        w.leaf("SessionId", &c.session_id);
+        w.leaf("Value", &c.value);
+        if let Some(cert) = &c.server_certificate {
+            w.leaf("ServerCertificate", cert);
+        }
+        w.close("Challenge");
     })
 }
 

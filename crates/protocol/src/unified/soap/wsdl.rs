@@ -77,6 +77,14 @@ const TEMPLATE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
           <xsd:element name="Usage" type="xsd:string" minOccurs="0" maxOccurs="unbounded"/>
         </xsd:sequence>
       </xsd:complexType>
+      <xsd:complexType name="Challenge">
+        <xsd:annotation><xsd:documentation>Step 1 of a Net iD login: the portal session waiting for step 2, the 32-byte nonce sealed with RSA-OAEP-SHA-256 to the certificate's key (base64), and the portal's certificate.</xsd:documentation></xsd:annotation>
+        <xsd:sequence>
+          <xsd:element name="SessionId" type="xsd:string"/>
+          <xsd:element name="Value" type="xsd:string"/>
+          <xsd:element name="ServerCertificate" type="xsd:string" minOccurs="0"/>
+        </xsd:sequence>
+      </xsd:complexType>
       <xsd:complexType name="Session">
         <xsd:annotation><xsd:documentation>A normalised session. It never carries the backend session id.</xsd:documentation></xsd:annotation>
         <xsd:sequence>
@@ -95,7 +103,7 @@ const TEMPLATE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
         </xsd:sequence>
       </xsd:complexType>
       <xsd:element name="Login">
-        <xsd:annotation><xsd:documentation>Backend enos needs Principal and Credentials (AuthType, LinkName, ExpireInterval optional); backend netid needs Certificate, base64 DER (Role optional). Fields of the other backend are refused.</xsd:documentation></xsd:annotation>
+        <xsd:annotation><xsd:documentation>Backend enos needs Principal and Credentials (AuthType, LinkName, ExpireInterval optional). Backend netid logs in in two steps: step 1 sends Certificate, base64 DER (Role optional) and is answered with a Challenge; step 2 sends that SessionId and Answer, base64(HMAC-SHA-256(key = the nonce the Challenge Value seals to the certificate, message = SessionId)), and is answered with a token. Fields of the other backend or step are refused.</xsd:documentation></xsd:annotation>
         <xsd:complexType>
           <xsd:sequence>
             <xsd:element name="Backend" type="ib:Backend"/>
@@ -106,17 +114,22 @@ const TEMPLATE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
             <xsd:element name="ExpireInterval" type="xsd:unsignedLong" minOccurs="0"/>
             <xsd:element name="Certificate" type="xsd:string" minOccurs="0"/>
             <xsd:element name="Role" type="ib:Role" minOccurs="0"/>
+            <xsd:element name="SessionId" type="xsd:string" minOccurs="0"/>
+            <xsd:element name="Answer" type="xsd:string" minOccurs="0"/>
           </xsd:sequence>
         </xsd:complexType>
       </xsd:element>
       <xsd:element name="LoginResponse">
         <xsd:complexType>
-          <xsd:sequence>
-            <xsd:element name="Token" type="xsd:string"/>
-            <xsd:element name="TokenType" type="xsd:string"/>
-            <xsd:element name="ExpiresIn" type="xsd:long"/>
-            <xsd:element name="Session" type="ib:Session"/>
-          </xsd:sequence>
+          <xsd:choice>
+            <xsd:sequence>
+              <xsd:element name="Token" type="xsd:string"/>
+              <xsd:element name="TokenType" type="xsd:string"/>
+              <xsd:element name="ExpiresIn" type="xsd:long"/>
+              <xsd:element name="Session" type="ib:Session"/>
+            </xsd:sequence>
+            <xsd:element name="Challenge" type="ib:Challenge"/>
+          </xsd:choice>
         </xsd:complexType>
       </xsd:element>
       <xsd:element name="GetSession">

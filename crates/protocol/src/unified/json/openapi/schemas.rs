@@ -167,8 +167,33 @@ pub(super) fn all() -> Value {
                 },
             }),
         ),
-        "LoginRequestNetid": closed(
-            "A Net iD Portal certificate login.",
+        "LoginRequestNetid": {
+            "description": "A Net iD Portal certificate login, in two steps: step 1 sends the \
+                certificate and is answered with a challenge; step 2 answers it.",
+            "oneOf": [schema_ref("LoginRequestNetidStep1"), schema_ref("LoginRequestNetidStep2")],
+        },
+        "LoginRequestNetidStep2": closed(
+            "Step 2 of a Net iD login: the answer to step 1's challenge.",
+            &["backend", "session_id", "answer"],
+            json!({
+                "backend": constant("netid"),
+                "session_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "challenge.session_id from step 1.",
+                },
+                "answer": {
+                    "type": "string",
+                    "minLength": 1,
+                    "contentEncoding": "base64",
+                    "description": "base64(HMAC-SHA-256(key = the 32-byte nonce challenge.value \
+                        seals to the certificate with RSA-OAEP-SHA-256, message = session_id)).",
+                },
+            }),
+        ),
+        "LoginRequestNetidStep1": closed(
+            "Step 1 of a Net iD login: the certificate. Answered with a challenge, never a \
+                token: a certificate is public, its private key is not.",
             &["backend", "certificate"],
             json!({
                 "backend": constant("netid"),
@@ -191,6 +216,14 @@ pub(super) fn all() -> Value {
             "token_type": constant("Bearer"),
             "expires_in": seconds("Seconds until the token expires."),
             "session": schema_ref("Session"),
+        })),
+        "LoginChallenge": exact("Step 1 of a Net iD login, to be answered by step 2.", json!({
+            "challenge": exact("The challenge.", json!({
+                "session_id": string("The portal session waiting for its answer (60 s)."),
+                "value": string("The 32-byte nonce sealed with RSA-OAEP-SHA-256 to the \
+                    certificate's key, base64."),
+                "server_certificate": nullable_string("The portal's certificate, base64 DER."),
+            })),
         })),
         "SessionResponse": exact("The session behind a credential.", json!({
             "session": schema_ref("Session"),
