@@ -32,6 +32,7 @@ macro_rules! round_trip {
 
 fuzz_target!(|data: &[u8]| {
     round_trip!(data, rest::decode_login_request, rest::encode_login_request);
+    round_trip!(data, rest::decode_login_step, rest::encode_login_step);
     round_trip!(
         data,
         rest::decode_login_response,

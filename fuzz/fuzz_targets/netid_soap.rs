@@ -77,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
             soap::decode_login_request,
             soap::encode_login_request
         );
+        request!(&parsed, soap::decode_login_step, soap::encode_login_step);
         request!(
             &parsed,
             soap::decode_status_request,

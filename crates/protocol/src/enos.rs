@@ -12,6 +12,7 @@ mod envelope;
 mod login;
 mod render;
 mod session;
+mod write;
 
 pub use auth::{is_session_id, parse_authorization};
 pub use code::EnosCode;
@@ -21,6 +22,7 @@ pub use envelope::{
 pub use login::{AuthType, Credentials, LoginRequest};
 pub use render::session_json;
 pub use session::session_from_enos;
+pub use write::{JavaNumbers, java_double, to_vec};
 
 /// `Content-Type` of every EnOS IAM request and response.
 pub const CONTENT_TYPE: &str = "application/json;charset=UTF-8";

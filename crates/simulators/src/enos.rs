@@ -196,7 +196,9 @@ async fn handle(
     envelope(StatusCode::OK, result.map_err(|f| (f.code(), f.message())))
 }
 
-/// The seven-key envelope, plus the payload keys on success.
+/// The seven-key envelope, plus the payload keys on success, in the vendor samples' order
+/// (`fail`, the payload, `success`, `requestId`, `failed`, `message`, `status`, `successful`),
+/// written as EnOS (a Java service) writes JSON: `1.601192046E12`, not `1601192046000.0`.
 fn envelope(status: StatusCode, result: Result<Payload, (u32, &str)>) -> Response {
     let failed = result.is_err();
     let (code, message, payload) = match result {
@@ -205,19 +207,19 @@ fn envelope(status: StatusCode, result: Result<Payload, (u32, &str)>) -> Respons
     };
     let mut body = Map::new();
     body.insert("fail".into(), Value::Bool(failed));
-    body.insert("success".into(), Value::Bool(!failed));
-    body.insert("failed".into(), Value::Bool(failed));
-    body.insert("successful".into(), Value::Bool(!failed));
-    body.insert("status".into(), Value::from(code));
-    body.insert("message".into(), Value::from(message));
-    body.insert("requestId".into(), Value::Null);
     for (key, value) in payload {
         body.insert(key.into(), value);
     }
+    body.insert("success".into(), Value::Bool(!failed));
+    body.insert("requestId".into(), Value::Null);
+    body.insert("failed".into(), Value::Bool(failed));
+    body.insert("message".into(), Value::from(message));
+    body.insert("status".into(), Value::from(code));
+    body.insert("successful".into(), Value::Bool(!failed));
     (
         status,
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        Value::Object(body).to_string(),
+        idbridge_protocol::enos::to_vec(&Value::Object(body)),
     )
         .into_response()
 }

@@ -90,7 +90,7 @@ impl Face for EnosFace {
                 // an id goes (the renderer writes only EnOS ids, so it is set here).
                 let mut v = codec::session_info_response(&session, now);
                 v["session"]["id"] = token.into();
-                Reply::json(200, CONTENT_TYPE, &v)
+                enos_json(200, &v)
             }
             Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
                 session_info(&session, now)
@@ -102,7 +102,7 @@ impl Face for EnosFace {
                     None => reply,
                 }
             }
-            Answer::LoggedOut => Reply::json(200, CONTENT_TYPE, &codec::logout_response()),
+            Answer::LoggedOut => enos_json(200, &codec::logout_response()),
             Answer::Forwarded(raw) => Reply::upstream(raw),
             // Native logins are the backend's own, answered byte for byte above.
             Answer::Challenge(_) => self.error(
@@ -143,16 +143,12 @@ impl Face for EnosFace {
             GatewayError::NotLoggedIn(_) | GatewayError::LoginRefused(_) => code.message().into(),
             _ => e.public_message(),
         };
-        Reply::json(status, CONTENT_TYPE, &codec::failure(code, &message))
+        enos_json(status, &codec::failure(code, &message))
     }
 }
 
 fn session_info(session: &Session, now: UnixTime) -> Reply {
-    Reply::json(
-        200,
-        CONTENT_TYPE,
-        &codec::session_info_response(session, now),
-    )
+    enos_json(200, &codec::session_info_response(session, now))
 }
 
 /// The EnOS code of a refused login, where EnOS has one.
@@ -168,6 +164,12 @@ fn login_code(outcome: LoginOutcome) -> Option<EnosCode> {
         | LoginOutcome::Refused
         | LoginOutcome::Error => None,
     }
+}
+
+/// An EnOS body as EnOS writes it: the samples' key order, Java's float form
+/// ([`codec::to_vec`]).
+fn enos_json(status: u16, value: &serde_json::Value) -> Reply {
+    Reply::new(status, CONTENT_TYPE, codec::to_vec(value))
 }
 
 #[cfg(test)]

@@ -265,3 +265,66 @@ async fn the_bridge_says_nothing_the_source_did_not() {
         "{v}"
     );
 }
+
+/// Every object's keys, depth first, as a list of `path.key` in document order.
+fn key_paths(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let here = format!("{path}.{k}");
+                out.push(here.clone());
+                key_paths(v, &here, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                key_paths(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn paths(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    key_paths(v, "$", &mut out);
+    out
+}
+
+#[tokio::test]
+async fn enos_answers_keep_the_vendors_key_order_and_number_forms() {
+    let h = common::start().await;
+    let sample: Value = serde_json::from_str(include_str!(
+        "../../../protocol/tests/data/enos-session-info-response.json"
+    ))
+    .unwrap();
+    let id = h.enos_login().await;
+    // Answered from the cache, rendered by the gateway: the sample's keys as a list, and the
+    // numbers as EnOS wrote them.
+    let resp = h
+        .http
+        .post(h.url("/enos-iam-service/v2.0/session/info"))
+        .bearer_auth(&id)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(paths(&v), paths(&sample), "{text}");
+    assert!(
+        text.contains(r#""password_state":0.0,"password_expire_time":1.601192046E12,"#),
+        "{text}"
+    );
+    assert_eq!(h.enos.count("enos.session_info"), 1, "from the cache");
+
+    // A Net iD session in EnOS's shape: the same envelope, session and user keys, in order.
+    let sid = h.netid_login().await;
+    let (_, bridged) = h.enos_info(&format!("Bearer {sid}")).await;
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&bridged), keys(&sample));
+    assert_eq!(keys(&bridged["session"]), keys(&sample["session"]));
+    assert_eq!(
+        keys(&bridged["session"]["user"]),
+        keys(&sample["session"]["user"])
+    );
+}

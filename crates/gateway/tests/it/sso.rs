@@ -131,7 +131,7 @@ async fn one_login_is_accepted_by_every_face() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(
         v.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["Certificate", "SessionId", "Status", "Value"]
+        ["SessionId", "Certificate", "Value", "Status"]
     );
     let id = v["SessionId"].as_str().unwrap();
     let step2 = json!({"SessionId": id, "Value": common::answer(id, v["Value"].as_str().unwrap())});

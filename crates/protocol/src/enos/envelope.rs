@@ -83,54 +83,56 @@ pub fn decode_response(body: &[u8], limits: &Limits) -> Result<EnosReply, Decode
 /// The Log In response: envelope, `captcha` "", and the Session struct with the Log In sample's
 /// user keys.
 pub fn login_response(session: &Session, now: UnixTime) -> Value {
-    let mut map = success_envelope();
-    map.insert("captcha".into(), Value::String(String::new()));
-    map.insert(
-        "session".into(),
-        session_value(session, now, UserShape::Login),
-    );
-    Value::Object(map)
+    success_envelope(vec![
+        ("session", session_value(session, now, UserShape::Login)),
+        ("captcha", Value::String(String::new())),
+    ])
 }
 
 /// The session/info response: envelope and the Session struct with the session/info sample's
 /// user keys.
 pub fn session_info_response(session: &Session, now: UnixTime) -> Value {
-    let mut map = success_envelope();
-    map.insert(
-        "session".into(),
+    success_envelope(vec![(
+        "session",
         session_value(session, now, UserShape::SessionInfo),
-    );
-    Value::Object(map)
+    )])
 }
 
 /// The logout response: the bare success envelope.
 pub fn logout_response() -> Value {
-    Value::Object(success_envelope())
+    success_envelope(Vec::new())
 }
 
 /// A failure envelope: HTTP 200 body with `status` = the `30xxx` code and no payload key.
 pub fn failure(code: EnosCode, message: &str) -> Value {
+    // The success samples' key order, without a payload (assumed).
     json!({
         "fail": true,
         "success": false,
-        "failed": true,
-        "successful": false,
-        "status": code.code(),
-        "message": message,
         "requestId": null,
+        "failed": true,
+        "message": message,
+        "status": code.code(),
+        "successful": false,
     })
 }
 
-fn success_envelope() -> Map<String, Value> {
+/// The success envelope around `payload`, in the vendor samples' key order: `fail`, the payload
+/// (`session`, then Log In's `captcha`), `success`, `requestId`, `failed`, `message`, `status`,
+/// `successful`.
+fn success_envelope(payload: Vec<(&str, Value)>) -> Value {
     let mut map = Map::new();
     map.insert("fail".into(), Value::Bool(false));
+    for (key, value) in payload {
+        map.insert(key.into(), value);
+    }
     map.insert("success".into(), Value::Bool(true));
-    map.insert("failed".into(), Value::Bool(false));
-    map.insert("successful".into(), Value::Bool(true));
-    map.insert("status".into(), Value::from(0));
-    map.insert("message".into(), Value::String(String::new()));
     map.insert("requestId".into(), Value::Null);
-    map
+    map.insert("failed".into(), Value::Bool(false));
+    map.insert("message".into(), Value::String(String::new()));
+    map.insert("status".into(), Value::from(0));
+    map.insert("successful".into(), Value::Bool(true));
+    Value::Object(map)
 }
 
 #[cfg(test)]

@@ -42,6 +42,36 @@ const LOGIN_USER_DEFAULTS: [(&str, DefaultValue); 15] = [
     ("extra", DefaultValue::Null),
 ];
 
+/// The session/info sample's user keys in its order; the Log In sample's are the same without
+/// [`INFO_ONLY_USER_KEYS`]. Keys EnOS sent that neither sample has follow them, by name.
+const USER_ORDER: [&str; 25] = [
+    "guestOrganizations",
+    "createdByUserId",
+    "resourceId",
+    "phoneVerified",
+    "description",
+    "type",
+    "organizationId",
+    "createdAt",
+    "emailVerified",
+    "phoneVerifiedAt",
+    "phone",
+    "createTime",
+    "emailVerifiedAt",
+    "mfaType",
+    "password_strength",
+    "password_state",
+    "password_expire_time",
+    "extra",
+    "organization",
+    "name",
+    "phoneArea",
+    "id",
+    "state",
+    "authType",
+    "email",
+];
+
 /// The user keys only the session/info sample has.
 const INFO_ONLY_USER_KEYS: [&str; 4] = [
     "guestOrganizations",
@@ -75,12 +105,8 @@ pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape)
         .as_secs()
         .saturating_sub(session.refreshed.as_secs())
         .max(0);
+    // The samples' order; keys EnOS sent beyond them follow.
     let mut map = Map::new();
-    for (key, value) in session.extra.iter() {
-        if let Some(key) = key.strip_prefix(SESSION_EXTRA_PREFIX) {
-            map.insert(key.to_owned(), value.clone());
-        }
-    }
     map.insert(
         "workingOrganization".into(),
         org_json(session.working_org.as_ref()),
@@ -103,59 +129,70 @@ pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape)
     };
     map.insert("id".into(), id);
     map.insert("user".into(), user_json(session, shape));
+    for (key, value) in session.extra.iter() {
+        if let Some(key) = key.strip_prefix(SESSION_EXTRA_PREFIX) {
+            map.entry(key).or_insert_with(|| value.clone());
+        }
+    }
     Value::Object(map)
 }
 
 fn user_json(session: &Session, shape: UserShape) -> Value {
+    let login = shape == UserShape::Login;
+    let subject = &session.subject;
+    let org_id = session.organization().map(|o| org_id(&o.id));
     let mut user = Map::new();
+    for key in USER_ORDER {
+        if login && INFO_ONLY_USER_KEYS.contains(&key) {
+            continue;
+        }
+        let value = match key {
+            "id" => Value::from(subject.id.as_str()),
+            "name" => Value::from(subject.name.as_str()),
+            "email" => subject.email.clone().map_or(Value::Null, Value::from),
+            "phone" => subject.phone.clone().map_or(Value::Null, Value::from),
+            "type" => Value::from(match subject.kind {
+                SubjectKind::User => 0,
+                SubjectKind::OrgOwner => 1,
+                SubjectKind::OrgAdmin => 2,
+            }),
+            // EnOS knows its own accounts (0) and LDAP (1); a certificate login is neither.
+            "authType" => match session.auth_method {
+                AuthMethod::Password => Value::from(0),
+                AuthMethod::Ldap { .. } => Value::from(1),
+                AuthMethod::Certificate => Value::Null,
+            },
+            "extra" => user_extra(session),
+            _ => match session.extra.get(&format!("{USER_EXTRA_PREFIX}{key}")) {
+                Some(v) => v.clone(),
+                None => default_of(key, org_id.as_ref()),
+            },
+        };
+        user.insert(key.into(), value);
+    }
     for (key, value) in session.extra.iter() {
         if let Some(key) = key.strip_prefix(USER_EXTRA_PREFIX)
-            && !(shape == UserShape::Login && INFO_ONLY_USER_KEYS.contains(&key))
+            && !(login && INFO_ONLY_USER_KEYS.contains(&key))
         {
-            user.insert(key.to_owned(), value.clone());
+            user.entry(key).or_insert_with(|| value.clone());
         }
     }
-    let org_id = session.organization().map(|o| org_id(&o.id));
-    for (key, default) in LOGIN_USER_DEFAULTS {
-        user.entry(key).or_insert_with(|| match default {
-            DefaultValue::Null => Value::Null,
-            DefaultValue::False => Value::Bool(false),
-            DefaultValue::Empty => Value::String(String::new()),
-            DefaultValue::Zero => Value::from(0),
-            DefaultValue::OrgId => org_id.clone().unwrap_or(Value::Null),
-        });
-    }
-    if shape == UserShape::SessionInfo {
-        for key in INFO_ONLY_USER_KEYS {
-            user.entry(key).or_insert(Value::Null);
-        }
-    }
-    let subject = &session.subject;
-    user.insert("id".into(), Value::from(subject.id.as_str()));
-    user.insert("name".into(), Value::from(subject.name.as_str()));
-    user.insert(
-        "email".into(),
-        subject.email.clone().map_or(Value::Null, Value::from),
-    );
-    user.insert(
-        "phone".into(),
-        subject.phone.clone().map_or(Value::Null, Value::from),
-    );
-    let kind = match subject.kind {
-        SubjectKind::User => 0,
-        SubjectKind::OrgOwner => 1,
-        SubjectKind::OrgAdmin => 2,
-    };
-    user.insert("type".into(), Value::from(kind));
-    // EnOS knows its own accounts (0) and LDAP (1); a certificate login is neither.
-    let auth = match session.auth_method {
-        AuthMethod::Password => Value::from(0),
-        AuthMethod::Ldap { .. } => Value::from(1),
-        AuthMethod::Certificate => Value::Null,
-    };
-    user.insert("authType".into(), auth);
-    user.insert("extra".into(), user_extra(session));
     Value::Object(user)
+}
+
+/// What a user key says when the session has nothing for it (see [`LOGIN_USER_DEFAULTS`]).
+fn default_of(key: &str, org_id: Option<&Value>) -> Value {
+    let default = LOGIN_USER_DEFAULTS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(DefaultValue::Null, |(_, d)| *d);
+    match default {
+        DefaultValue::Null => Value::Null,
+        DefaultValue::False => Value::Bool(false),
+        DefaultValue::Empty => Value::String(String::new()),
+        DefaultValue::Zero => Value::from(0),
+        DefaultValue::OrgId => org_id.cloned().unwrap_or(Value::Null),
+    }
 }
 
 /// EnOS's "Other user information" map: what EnOS itself sent, plus any Net iD data.

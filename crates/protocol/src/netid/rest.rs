@@ -78,6 +78,14 @@ pub fn encode_login_answer(r: &LoginAnswer) -> Vec<u8> {
     encode(out::login_answer(r))
 }
 
+/// Either Login step, as [`decode_login_step`] reads it.
+pub fn encode_login_step(s: &LoginStep) -> Vec<u8> {
+    match s {
+        LoginStep::Begin(r) => encode_login_request(r),
+        LoginStep::Answer(a) => encode_login_answer(a),
+    }
+}
+
 pub fn encode_login_response(r: &LoginResponse) -> Vec<u8> {
     encode(out::login_response(r))
 }

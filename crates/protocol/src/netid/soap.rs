@@ -224,6 +224,14 @@ pub fn encode_login_answer(r: &LoginAnswer) -> String {
     writer::request("Login", &out::login_answer(r))
 }
 
+/// Either Login step, as [`decode_login_step`] reads it.
+pub fn encode_login_step(s: &LoginStep) -> String {
+    match s {
+        LoginStep::Begin(r) => encode_login_request(r),
+        LoginStep::Answer(a) => encode_login_answer(a),
+    }
+}
+
 pub fn encode_status_request(r: &StatusRequest) -> String {
     writer::request("GetLoginStatus", &out::status_request(r))
 }

@@ -3,7 +3,7 @@
 use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{
     AuthType, EnosReply, LoginRequest, decode_response, login_response, session_from_enos,
-    session_info_response, session_json,
+    session_info_response, session_json, to_vec,
 };
 use idbridge_session::{AuthMethod, Backend, Session, SubjectKind, UnixTime};
 use serde_json::Value;
@@ -98,6 +98,45 @@ fn session_info_response_renders_back_exactly() {
     );
     assert_eq!(session_info_response(&s, NOW), json(SESSION_INFO));
     assert_eq!(session_json(&s, NOW), json(SESSION_INFO)["session"]);
+}
+
+/// The sample's text without the whitespace between tokens: what EnOS puts on the wire.
+fn compact(sample: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
+    for c in sample.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn rendered_bytes_are_the_samples_keys_in_order_and_numbers_as_written() {
+    // Byte for byte: every key in the sample's order (compared as a list, not a set), and
+    // `1.601192046E12` / `0.0` as EnOS (Java) writes them.
+    for (sample, render) in [
+        (
+            SESSION_INFO,
+            session_info_response as fn(&Session, UnixTime) -> Value,
+        ),
+        (LOGIN_RESPONSE, login_response),
+    ] {
+        let s = session_of(sample);
+        let bytes = to_vec(&render(&s, NOW));
+        assert_eq!(String::from_utf8(bytes).unwrap(), compact(sample));
+    }
 }
 
 #[test]

@@ -70,7 +70,7 @@ impl EnosState {
             sessions.retain(|_, s| !is_expired(s, now));
         }
         sessions.insert(id, session);
-        vec![("captcha", Value::from("")), ("session", json)]
+        vec![("session", json), ("captcha", Value::from(""))]
     }
 
     /// `session/info`: refreshes the session and answers it.
@@ -128,6 +128,7 @@ impl EnosState {
         let mut user = account.map(|a| a.user.clone()).unwrap_or_default();
         if for_info && let Some(a) = account {
             user.extend(a.session_info_user_extra.clone());
+            user = in_info_order(user);
         }
         let org = |pick: fn(&crate::directory::EnosAccount) -> &serde_json::Map<String, Value>| {
             Value::Object(account.map(pick).cloned().unwrap_or_default())
@@ -196,6 +197,48 @@ fn new_session_id() -> String {
         .map(char::from)
         .collect();
     format!("{SESSION_ID_PREFIX}{random}")
+}
+
+/// The session/info sample's user keys, in its order (documented); the Log In sample has the
+/// same order without the four `guestOrganizations` and `password_*` keys.
+const INFO_USER_ORDER: [&str; 25] = [
+    "guestOrganizations",
+    "createdByUserId",
+    "resourceId",
+    "phoneVerified",
+    "description",
+    "type",
+    "organizationId",
+    "createdAt",
+    "emailVerified",
+    "phoneVerifiedAt",
+    "phone",
+    "createTime",
+    "emailVerifiedAt",
+    "mfaType",
+    "password_strength",
+    "password_state",
+    "password_expire_time",
+    "extra",
+    "organization",
+    "name",
+    "phoneArea",
+    "id",
+    "state",
+    "authType",
+    "email",
+];
+
+/// `user` with the sample's keys in the sample's order, any others after them.
+fn in_info_order(mut user: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    let mut ordered = serde_json::Map::new();
+    for key in INFO_USER_ORDER {
+        if let Some(value) = user.shift_remove(key) {
+            ordered.insert(key.to_owned(), value);
+        }
+    }
+    ordered.extend(user);
+    ordered
 }
 
 #[cfg(test)]

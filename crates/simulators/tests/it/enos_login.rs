@@ -16,7 +16,7 @@ async fn login_with_the_vendor_request_shape_answers_the_log_in_sample_keys() {
     let resp = enos_login_ok(&sim, body).await;
 
     let sample: Value = serde_json::from_str(&data("enos-login-response.json")).unwrap();
-    assert_same_key_sets(&resp, &sample, "$");
+    assert_same_keys_in_order(&resp, &sample, "$");
     for key in [
         "fail",
         "success",
@@ -62,11 +62,28 @@ async fn session_info_accepts_bearer_and_bare_ids_and_answers_the_sample_keys() 
     assert_eq!(login["session"]["expires"], 7200, "the default lifetime");
     let sample: Value = serde_json::from_str(&data("enos-session-info-response.json")).unwrap();
 
+    // Numbers as EnOS (Java) writes them, as in the sample.
+    let text = client()
+        .post(enos_url(&sim, "session/info"))
+        .header("Authorization", &id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for written in [
+        r#""password_state":0.0,"password_expire_time":1.601192046E12,"#,
+        r#""expires":7200,"#,
+    ] {
+        assert!(text.contains(written), "{written} in {text}");
+    }
+
     for auth in [format!("Bearer {id}"), id.clone()] {
         let (status, resp) = enos_post(&sim, "session/info", Some(&auth), None).await;
         assert_eq!(status, 200);
         assert_eq!(resp["status"], 0, "{resp}");
-        assert_same_key_sets(&resp, &sample, "$");
+        assert_same_keys_in_order(&resp, &sample, "$");
         assert_eq!(resp["session"]["id"], id.as_str());
         assert_eq!(resp["session"]["user"]["id"], "u15578227990211");
         assert_eq!(
@@ -83,7 +100,7 @@ async fn session_info_accepts_bearer_and_bare_ids_and_answers_the_sample_keys() 
             Value::Null
         );
     }
-    assert_eq!(sim.count("enos.session_info"), 2);
+    assert_eq!(sim.count("enos.session_info"), 3);
 }
 
 #[tokio::test]

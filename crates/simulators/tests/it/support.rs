@@ -119,21 +119,22 @@ pub fn assert_enos_failure(resp: &Value, code: u64) {
     assert_eq!(keys, envelope, "{resp}");
 }
 
-/// Asserts both values have the same keys in every object, recursively (arrays: element-wise over
-/// the shorter length; scalars are not compared).
-pub fn assert_same_key_sets(actual: &Value, sample: &Value, path: &str) {
+/// Asserts both values have the same keys in the same order in every object, recursively
+/// (arrays: element-wise over the shorter length; scalars are not compared). The order is the
+/// document's: serde_json keeps it (`preserve_order`).
+pub fn assert_same_keys_in_order(actual: &Value, sample: &Value, path: &str) {
     match (actual, sample) {
         (Value::Object(a), Value::Object(s)) => {
-            let ak: BTreeSet<&String> = a.keys().collect();
-            let sk: BTreeSet<&String> = s.keys().collect();
-            assert_eq!(ak, sk, "key sets differ at {path}");
+            let ak: Vec<&String> = a.keys().collect();
+            let sk: Vec<&String> = s.keys().collect();
+            assert_eq!(ak, sk, "keys differ (as a list) at {path}");
             for (k, v) in a {
-                assert_same_key_sets(v, &s[k], &format!("{path}.{k}"));
+                assert_same_keys_in_order(v, &s[k], &format!("{path}.{k}"));
             }
         }
         (Value::Array(a), Value::Array(s)) => {
             for (i, (av, sv)) in a.iter().zip(s).enumerate() {
-                assert_same_key_sets(av, sv, &format!("{path}[{i}]"));
+                assert_same_keys_in_order(av, sv, &format!("{path}[{i}]"));
             }
         }
         (Value::Object(_), _) | (_, Value::Object(_)) => {
