@@ -328,3 +328,43 @@ async fn enos_answers_keep_the_vendors_key_order_and_number_forms() {
         keys(&sample["session"]["user"])
     );
 }
+
+#[tokio::test]
+async fn get_object_application_info_passes_through_untouched() {
+    let h = common::start().await;
+    let rest = |base: String| {
+        let http = h.http.clone();
+        async move {
+            http.post(format!("{base}/api/object/get"))
+                .header("Content-Type", "application/json; charset=\"utf-8\"")
+                .body(r#"{"Type":"ApplicationInfo"}"#)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let through = rest(h.gw.base_url()).await;
+    assert_eq!(through, rest(h.netid.base_url()).await, "byte for byte");
+    let v: Value = serde_json::from_str(&through).unwrap();
+    assert_eq!(v["ApplicationInfo"]["SecurityMode"]["IsEnabled"], "True");
+    assert_eq!(
+        v["ApplicationInfo"]["SecurityMode"]["HashAlgorithm"],
+        "SHA256-HMAC"
+    );
+
+    let (status, xml) = h
+        .soap(
+            "GetObject",
+            "<SessionId></SessionId><Type>ApplicationInfo</Type>",
+        )
+        .await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains("<SecurityMode><IsEnabled>True</IsEnabled><EncryptionAlgorithm>AES</EncryptionAlgorithm>"),
+        "{xml}"
+    );
+    assert_eq!(h.netid.count("netid.get_object"), 3);
+}

@@ -35,8 +35,10 @@ use crate::netid::cert::Subject;
 use crate::netid::message::{Code, Fields, Inputs, Node, Op};
 
 /// Application name and version GetObject(ApplicationInfo) answers with.
-const APPLICATION_NAME: &str = "Net iD Portal";
+const APPLICATION_NAME: &str = "Pointsharp Net iD Portal (idbridge simulator)";
 const APPLICATION_VERSION: &str = concat!("simulator-", env!("CARGO_PKG_VERSION"));
+/// The GUI's local idle time GetObject(ApplicationInfo) advertises, seconds (assumed value).
+const CACHE_EXPIRATION_SECS: u64 = 900;
 
 /// How long step 1's session waits for its step 2.
 pub(crate) const LOGIN_WINDOW_SECS: u64 = 60;
@@ -51,6 +53,8 @@ pub(crate) struct NetIdState {
     clock: Clock,
     idle_timeout_secs: u64,
     sessions: Mutex<HashMap<String, Session>>,
+    /// When this portal started: GetObject(ApplicationInfo)'s `Updated`.
+    started_secs: u64,
 }
 
 #[derive(Debug)]
@@ -68,11 +72,13 @@ struct Session {
 
 impl NetIdState {
     pub(crate) fn new(directory: NetIdDirectory, clock: Clock, idle_timeout: Duration) -> Self {
+        let started_secs = clock.now_secs();
         Self {
             directory: Arc::new(directory),
             clock,
             idle_timeout_secs: idle_timeout.as_secs(),
             sessions: Mutex::new(HashMap::new()),
+            started_secs,
         }
     }
 
@@ -85,7 +91,7 @@ impl NetIdState {
             Op::Login => self.login(inputs),
             Op::GetLoginStatus => self.get_login_status(inputs),
             Op::Logout => self.logout(inputs),
-            Op::GetObject => get_object(inputs),
+            Op::GetObject => self.get_object(inputs),
         }
     }
 
@@ -303,17 +309,64 @@ impl NetIdState {
     }
 }
 
-fn get_object(inputs: &Inputs) -> Fields {
-    match inputs.text("Type").map(str::trim) {
-        Some("ApplicationInfo") => vec![
-            ("Type", Node::text("ApplicationInfo")),
-            ("Name", Node::text(APPLICATION_NAME)),
-            ("Version", Node::text(APPLICATION_VERSION)),
-            Code::Success.status("Success"),
-        ],
-        Some(_) => invalid_input("the simulator only serves Type ApplicationInfo"),
-        None => invalid_input("Type is required"),
+impl NetIdState {
+    /// GetObject: only `ApplicationInfo`, the documented unencrypted first call, which needs no
+    /// session. Its fields are the vendor's "GetObject object types" page's, in its order; the
+    /// object is wrapped in an element named after its type, as the vendor's GetObject sample
+    /// wraps `User`. `SecurityMode` names the (documented) encryption every later call uses.
+    fn get_object(&self, inputs: &Inputs) -> Fields {
+        match inputs.text("Type").map(str::trim) {
+            Some("ApplicationInfo") => {
+                let security = vec![
+                    ("IsEnabled", Node::text("True")),
+                    ("EncryptionAlgorithm", Node::text("AES")),
+                    ("EncryptionLength", Node::text("256")),
+                    ("CompressionAlgorithm", Node::text("GZ")),
+                    ("HashAlgorithm", Node::text("SHA256-HMAC")),
+                ];
+                let info = vec![
+                    ("Name", Node::text(APPLICATION_NAME)),
+                    ("Version", Node::text(APPLICATION_VERSION)),
+                    (
+                        "Copyright",
+                        Node::text("Demo data; not a Pointsharp product"),
+                    ),
+                    ("Updated", Node::Text(iso8601(self.started_secs))),
+                    (
+                        "CacheExpiration",
+                        Node::Text(CACHE_EXPIRATION_SECS.to_string()),
+                    ),
+                    ("SystemMessage", Node::text("")),
+                    (
+                        "AllowedCertificateList",
+                        Node::List {
+                            item: "ListObj",
+                            items: Vec::new(),
+                        },
+                    ),
+                    ("SecurityMode", Node::Object(security)),
+                ];
+                vec![
+                    ("ApplicationInfo", Node::Object(info)),
+                    Code::Success.status("Success"),
+                ]
+            }
+            Some(_) => invalid_input("the simulator only serves Type ApplicationInfo"),
+            None => invalid_input("Type is required"),
+        }
     }
+}
+
+/// ISO 8601 (UTC, seconds) for `Updated`.
+fn iso8601(epoch_secs: u64) -> String {
+    i64::try_from(epoch_secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// GetLoginStatus's `UsageList` and `OrganizationList`, from the directory.

@@ -198,30 +198,6 @@ async fn logout_ends_the_session() {
 }
 
 #[tokio::test]
-async fn get_object_serves_application_info_only() {
-    let sim = netid(&opts()).await;
-    let (status, text) = rest_raw(
-        &sim,
-        "/api/object/get",
-        json!({"Type": "ApplicationInfo"}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        Shape::parse(&text).keys(),
-        ["Type", "Name", "Version", "Status"]
-    );
-    let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["Type"], "ApplicationInfo");
-    assert_eq!(body["Name"], "Net iD Portal");
-    assert!(!body["Version"].as_str().unwrap().is_empty());
-    assert_eq!(body["Status"]["Code"], "Success");
-    let (_, body) = rest(&sim, "/api/object/get", json!({"Type": "User"})).await;
-    assert_eq!(body["Status"]["Code"], "InvalidInput");
-    assert_eq!(sim.count("netid.get_object"), 2);
-}
-
-#[tokio::test]
 async fn login_refusals() {
     let opts = opts();
     let sim = netid(&opts).await;
@@ -387,4 +363,69 @@ async fn only_the_key_holder_completes_a_login() {
         "InvalidSession",
         "a logged-in session is not re-answered"
     );
+}
+
+#[tokio::test]
+async fn get_object_application_info_is_the_documented_first_call() {
+    let sim = netid(&opts()).await;
+    // No session: it is the one unencrypted call a client makes before logging in.
+    let (status, text) = rest_raw(
+        &sim,
+        "/api/object/get",
+        r#"{"Type":"ApplicationInfo"}"#.to_owned(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(Shape::parse(&text).keys(), ["ApplicationInfo", "Status"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let info = v["ApplicationInfo"].as_object().unwrap();
+    assert_eq!(
+        info.keys().collect::<Vec<_>>(),
+        [
+            "Name",
+            "Version",
+            "Copyright",
+            "Updated",
+            "CacheExpiration",
+            "SystemMessage",
+            "AllowedCertificateList",
+            "SecurityMode"
+        ]
+    );
+    assert_eq!(
+        v["ApplicationInfo"]["SecurityMode"],
+        json!({"IsEnabled": "True", "EncryptionAlgorithm": "AES", "EncryptionLength": "256",
+               "CompressionAlgorithm": "GZ", "HashAlgorithm": "SHA256-HMAC"})
+    );
+    let keys: Vec<_> = v["ApplicationInfo"]["SecurityMode"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "IsEnabled",
+            "EncryptionAlgorithm",
+            "EncryptionLength",
+            "CompressionAlgorithm",
+            "HashAlgorithm"
+        ]
+    );
+    assert!(
+        time::OffsetDateTime::parse(
+            v["ApplicationInfo"]["Updated"].as_str().unwrap(),
+            &time::format_description::well_known::Iso8601::DEFAULT
+        )
+        .is_ok()
+    );
+    assert_eq!(v["Status"]["Code"], "Success");
+    let (_, text) = rest_raw(
+        &sim,
+        "/api/object/get",
+        r#"{"Type":"User","Id":"1"}"#.to_owned(),
+    )
+    .await;
+    assert!(text.contains("InvalidInput"), "{text}");
+    assert_eq!(sim.count("netid.get_object"), 2);
 }

@@ -223,7 +223,10 @@ async fn soap_action_dispatch() {
     let bare = format!("{ACTION_PREFIX}GetObject");
     let (status, ok) = soap_raw(&sim, Some(&bare), body.clone()).await;
     assert_eq!(status, 200);
-    assert_eq!(xml_text(&ok, "Name").as_deref(), Some("Net iD Portal"));
+    assert_eq!(
+        xml_text(&ok, "Name").as_deref(),
+        Some("Pointsharp Net iD Portal (idbridge simulator)")
+    );
 
     // Unknown, wrongly cased, missing, or not matching the body's method: a Fault.
     let lower = format!("\"{ACTION_PREFIX}getobject\"");
@@ -277,4 +280,46 @@ async fn wsdl_describes_the_operations() {
         sim.base_url()
     )));
     assert_eq!(sim.count("netid.wsdl"), 1);
+}
+
+#[tokio::test]
+async fn get_object_application_info_over_soap() {
+    let sim = netid(&opts()).await;
+    let (status, body) = soap(
+        &sim,
+        "GetObject",
+        "<SessionId></SessionId><Type>ApplicationInfo</Type><Id>0</Id><Count>1</Count>",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let names = start_element_names(&body);
+    let from = names.iter().position(|n| n == "GetObjectResult").unwrap();
+    assert_eq!(
+        names[from..],
+        [
+            "GetObjectResult",
+            "ApplicationInfo",
+            "Name",
+            "Version",
+            "Copyright",
+            "Updated",
+            "CacheExpiration",
+            "SystemMessage",
+            "AllowedCertificateList",
+            "SecurityMode",
+            "IsEnabled",
+            "EncryptionAlgorithm",
+            "EncryptionLength",
+            "CompressionAlgorithm",
+            "HashAlgorithm",
+            "Status",
+            "Code",
+            "Description"
+        ]
+    );
+    assert_eq!(xml_text(&body, "IsEnabled").as_deref(), Some("True"));
+    assert_eq!(
+        xml_text(&body, "HashAlgorithm").as_deref(),
+        Some("SHA256-HMAC")
+    );
 }
