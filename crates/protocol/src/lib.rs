@@ -31,12 +31,13 @@
 //! | login time | `createTime` (epoch s) | `DateTime` (`2023-02-22 07:14:03 UTC`) | converted | converted |
 //! | expiry | `refreshTime` + `expires` (lifetime from the last refresh) | `IdleExpiration` (idle seconds left) | seconds left until the earlier of idle and absolute expiry | `refreshTime` = last confirmation, `expires` = the idle time then granted |
 //! | logged out | envelope `status` 30401 | `IsLoggedIn` False, `Status` InvalidSession | the other's form | the other's form |
-//! | LDAP link | only in the Log In request (`linkName`) | — | — | — |
+//! | LDAP link | only in the Log In request (`linkName`); the session keeps it from the login the gateway saw | — | not sent | — |
 //!
 //! EnOS-only user keys (`createdAt`, `phoneVerified`, …) come back as EnOS sent them for an EnOS
 //! session and with neutral values (`null`, `false`, `""`, `0`) for a Net iD one, so the key set
-//! is always the vendor sample's. The LDAP link is not part of the session EnOS returns, and the
-//! gateway does not show it anywhere (it names internal infrastructure).
+//! is always the vendor sample's. The LDAP link is not part of the session EnOS returns: the
+//! gateway keeps it in the session from the Log In it intercepted (shared with every replica),
+//! and shows it on no face (it names internal infrastructure).
 
 mod error;
 mod json;

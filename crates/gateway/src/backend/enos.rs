@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{self as codec, CONTENT_TYPE, EnosCode, EnosReply};
-use idbridge_session::{Backend, Session, UnixTime};
+use idbridge_session::{AuthMethod, Backend, Session, UnixTime};
 
 use super::{
     BackendKind, BuildContext, Built, IdentityBackend, LoginCall, LoginResult, OptionSpec,
@@ -98,6 +98,14 @@ impl IdentityBackend for EnosBackend {
         login: LoginCall<'_>,
         now: UnixTime,
     ) -> Result<LoginResult, GatewayError> {
+        // The LDAP link the login names: EnOS's answer does not repeat it, and the session keeps it.
+        let link = match login {
+            LoginCall::Native(req) => serde_json::from_slice::<serde_json::Value>(&req.body)
+                .ok()
+                .and_then(|v| v.get("linkName")?.as_str().map(str::to_owned)),
+            LoginCall::Unified { request, .. } => request.to_enos().and_then(|r| r.link_name),
+        }
+        .filter(|l| !l.is_empty());
         let raw = match login {
             LoginCall::Native(req) => {
                 let req = with_client_ip(req);
@@ -124,7 +132,13 @@ impl IdentityBackend for EnosBackend {
         };
         let (outcome, from_login) = self.read_login(&raw, now);
         let session = match from_login {
-            Some(s) => Some(self.complete_login(s, now).await),
+            Some(s) => {
+                let mut s = self.complete_login(s, now).await;
+                if let AuthMethod::Ldap { link: known @ None } = &mut s.auth_method {
+                    *known = link;
+                }
+                Some(s)
+            }
             None => None,
         };
         Ok(LoginResult {

@@ -368,3 +368,44 @@ async fn get_object_application_info_passes_through_untouched() {
     );
     assert_eq!(h.netid.count("netid.get_object"), 3);
 }
+
+#[tokio::test]
+async fn an_ldap_login_keeps_its_link_in_the_session() {
+    use idbridge_session::{AuthMethod, UnixTime};
+    let h = common::start().await;
+    let native = json!({"authType": 1, "linkName": "corp-ldap", "principal": "ldap_user01",
+                        "credentials": common::DEMO_PASSWORD});
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/enos-iam-service/v2.0/login",
+            None,
+            native,
+        )
+        .await;
+    assert_eq!((status, v["status"].as_i64()), (200, Some(0)), "{v}");
+    let unified = json!({"backend": "enos", "auth_type": 1, "link_name": "corp-ldap",
+                         "principal": "ldap_user01", "credentials": common::DEMO_PASSWORD});
+    let (status, v) = h
+        .post_json(&h.gw.base_url(), "/idbridge/v1/login", None, unified)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // The unified face does not show the link (it names internal infrastructure); the session
+    // the store holds, and shares with other replicas, keeps it.
+    assert_eq!(v["session"]["auth_method"], "ldap");
+    let now = UnixTime::from_system(std::time::SystemTime::now());
+    let sessions = h.gw.runtime().store.sessions(now).await;
+    let ldap: Vec<_> = sessions
+        .iter()
+        .filter(|s| matches!(s.auth_method, AuthMethod::Ldap { .. }))
+        .collect();
+    assert_eq!(ldap.len(), 2);
+    for s in ldap {
+        assert_eq!(
+            s.auth_method,
+            AuthMethod::Ldap {
+                link: Some("corp-ldap".into())
+            }
+        );
+    }
+}
