@@ -175,7 +175,7 @@ async fn other_netid_calls_pass_through_untouched() {
 
     let (status, xml) = h.soap("GetObject", "<Type>ApplicationInfo</Type>").await;
     assert_eq!(status, 200, "{xml}");
-    assert_eq!(xml_text(&xml, "Type").as_deref(), Some("ApplicationInfo"));
+    assert!(xml.contains("<ApplicationInfo><Name>"), "{xml}");
     assert_eq!(h.netid.count("netid.get_object"), 3);
 
     let wsdl = h
