@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = enos.encode();
     }
     if let Some(netid) = netid {
-        let _ = idbridge_protocol::netid::rest::encode_login_request(&netid);
-        let _ = idbridge_protocol::netid::soap::encode_login_request(&netid);
+        let _ = idbridge_protocol::netid::rest::encode_login_step(&netid);
+        let _ = idbridge_protocol::netid::soap::encode_login_step(&netid);
     }
 });
