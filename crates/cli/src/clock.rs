@@ -29,17 +29,25 @@ thread_local! {
 
 impl FormatTime for LogClock {
     fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        FORMATTED.with_borrow_mut(|(second, text)| {
-            if *second != now.as_secs() {
-                *second = now.as_secs();
-                *text = format_second(now.as_secs());
-            }
-            write!(w, "{text}.{:06}Z", now.subsec_micros())
-        })
+        let mut line = String::with_capacity(32);
+        stamp(&mut line);
+        w.write_str(&line)
     }
+}
+
+/// The timestamp, appended to `line` (the access log's lines take it from here too).
+pub fn stamp(line: &mut String) {
+    use std::fmt::Write as _;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    FORMATTED.with_borrow_mut(|(second, text)| {
+        if *second != now.as_secs() {
+            *second = now.as_secs();
+            *text = format_second(now.as_secs());
+        }
+        let _ = write!(line, "{text}.{:06}Z", now.subsec_micros());
+    });
 }
 
 fn format_second(secs: u64) -> String {

@@ -140,6 +140,7 @@ fn main() -> ExitCode {
             let log = LogConfig {
                 format: LogFormat::Text,
                 level: "info".into(),
+                access_sample: 1,
             };
             report(run_async(&log, sim(enos, netid, tls)))
         }
@@ -172,8 +173,9 @@ fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
     log: &LogConfig,
     f: F,
 ) -> anyhow::Result<()> {
-    // Dropped when the command returns: writes out what is still queued.
-    let _flush_on_exit = init_logging(log);
+    // Dropped when the command returns, the access log first (it writes into the other):
+    // each writes out what is still queued.
+    let (_flush_on_exit, _access_on_exit) = init_logging(log);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -189,7 +191,15 @@ fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
 /// several per `write` under load: one unbuffered write per access line cost a quarter of a
 /// cache hit's CPU time (benches/RESULTS.md). The queue is not lossy: when the logging thread
 /// falls behind, request threads wait for it rather than drop lines.
-fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard {
+///
+/// Access lines skip `tracing`'s formatting: `idbridge_gateway::access_log` builds them and hands
+/// them to the same writer in batches.
+fn init_logging(
+    log: &LogConfig,
+) -> (
+    tracing_appender::non_blocking::WorkerGuard,
+    Option<idbridge_gateway::access_log::Guard>,
+) {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| log.level.clone());
     let filter = tracing_subscriber::EnvFilter::new(idbridge_gateway::logging::filter(&level));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
@@ -199,6 +209,16 @@ fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard 
             64 * 1024,
             std::io::stderr(),
         ));
+    let style = match log.format {
+        LogFormat::Json => idbridge_gateway::access_log::Style::Json,
+        LogFormat::Text => idbridge_gateway::access_log::Style::Text,
+    };
+    let access = idbridge_gateway::access_log::install(
+        Box::new(writer.clone()),
+        style,
+        clock::stamp,
+        log.access_sample,
+    );
     let fmt = tracing_subscriber::fmt::layer()
         .with_timer(clock::LogClock)
         .with_writer(writer);
@@ -211,7 +231,7 @@ fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard 
         // Counts the TLS listener's failed handshakes, whatever level the logs are at.
         .with(idbridge_gateway::tls::HandshakeFailures::layer())
         .init();
-    guard
+    (guard, access)
 }
 
 async fn run(config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {

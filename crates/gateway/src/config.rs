@@ -287,6 +287,9 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing` filter directive, e.g. `info` or `idbridge_gateway=debug,info`.
     pub level: String,
+    /// The access log writes one `ok` request in this many (1: every request); requests with any
+    /// other outcome are always written. Read at start.
+    pub access_sample: u64,
 }
 
 /// One thing wrong with the configuration, tied to the key (or file) it concerns.

@@ -9,6 +9,7 @@
 //! configuration's worth of all of it; [`proxy`] is the thin Pingora layer; [`server`] starts it
 //! all inside the caller's tokio runtime.
 
+pub mod access_log;
 pub mod admin;
 pub mod backend;
 pub mod client;

@@ -13,6 +13,7 @@ use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::proxy::FailToProxy;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
+use crate::access_log;
 use crate::client::Client;
 use crate::conn::RequestGuard;
 use crate::documents;
@@ -312,20 +313,19 @@ impl ProxyHttp for GatewayProxy {
         m.request_duration
             .with_label_values(&[face, op])
             .observe(elapsed.as_secs_f64());
-        tracing::info!(
-            target: "idbridge::access",
-            request_id = %ctx.request_id,
-            method = %session.req_header().method,
-            path = session.req_header().uri.path(),
+        access_log::record(&access_log::Entry {
+            request_id: &ctx.request_id,
+            method: session.req_header().method.as_str(),
+            path: session.req_header().uri.path(),
             face,
             backend,
-            operation = op,
-            outcome = outcome.as_str(),
-            cache = ctx.facts.cache.map(|c| c.as_str()),
+            operation: op,
+            outcome: outcome.as_str(),
+            cache: ctx.facts.cache.map(|c| c.as_str()),
             status,
-            latency_ms = elapsed.as_secs_f64() * 1e3,
-            error = e.map(|e| e.etype().as_str()),
-        );
+            latency_ms: elapsed.as_secs_f64() * 1e3,
+            error: e.map(|e| e.etype().as_str()),
+        });
     }
 
     /// What Pingora puts in its own error logs: method and path only. A query string may carry a

@@ -164,6 +164,7 @@ pub struct RawLimits {
 pub struct RawLog {
     pub format: Option<Leaf>,
     pub level: Option<Leaf>,
+    pub access_sample: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

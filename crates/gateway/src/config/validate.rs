@@ -88,6 +88,7 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             }
         },
         level: c.non_empty("log.level", log.level, "info"),
+        access_sample: c.number("log.access_sample", log.access_sample, 1, 1, 1_000_000),
     };
     let admin: RawAdmin = raw::parse("admin", root.admin, &mut c.problems);
     let admin = c.admin_token("admin.token", admin.token);
