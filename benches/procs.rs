@@ -225,6 +225,104 @@ level = "info"
     })
 }
 
+/// The bare Pingora proxy (`idbridge-bare-proxy`, beside `idbridge` in the same target
+/// directory) on a free port in front of `upstream`; its log goes to `dir/bare.log`.
+pub fn bare_proxy(
+    idbridge: &Path,
+    dir: &Path,
+    upstream: SocketAddr,
+) -> anyhow::Result<(Proc, String)> {
+    let binary = idbridge.with_file_name("idbridge-bare-proxy");
+    let port = free_port()?;
+    let child = Command::new(&binary)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--upstream")
+        .arg(upstream.to_string())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("bare.log"))?)
+        .spawn()
+        .with_context(|| format!("starting {} (make bench builds it)", binary.display()))?;
+    let proc = Proc {
+        name: "idbridge-bare-proxy",
+        child,
+    };
+    wait_listening(([127, 0, 0, 1], port).into(), Duration::from_secs(10))
+        .context("the bare Pingora proxy did not start listening")?;
+    Ok((proc, format!("http://127.0.0.1:{port}")))
+}
+
+/// System calls and context switches of `pids` and their children (nginx's workers), counted by
+/// `perf stat` (the `raw_syscalls:sys_enter` tracepoint and the `context-switches` event, every
+/// thread) from [`KernelCount::start`] to [`KernelCount::finish`]. `/proc/PID/io` is no substitute:
+/// it counts `read`/`write` but not the `recvfrom`/`sendto` a Rust server makes.
+#[derive(Debug)]
+pub struct KernelCount {
+    child: Child,
+    out: PathBuf,
+}
+
+impl KernelCount {
+    /// `None` when `perf` is missing or may not trace (run as root, or lower
+    /// `kernel.perf_event_paranoid`): the report then says so instead of a figure.
+    pub fn start(pids: &[u32], dir: &Path) -> Option<Self> {
+        let list: Vec<String> = family(pids).iter().map(u32::to_string).collect();
+        let out = dir.join(format!("perf-{}.csv", list.join("-")));
+        let child = Command::new("perf")
+            .args([
+                "stat",
+                "-x",
+                ",",
+                "-e",
+                "raw_syscalls:sys_enter,context-switches",
+            ])
+            .arg("-o")
+            .arg(&out)
+            .arg("-p")
+            .arg(list.join(","))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        // perf attaches before counting; give it that moment.
+        std::thread::sleep(Duration::from_millis(200));
+        Some(Self { child, out })
+    }
+
+    /// Stops counting (SIGINT, as Ctrl-C would) and reads (system calls, context switches).
+    pub fn finish(mut self) -> Option<(u64, u64)> {
+        Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status()
+            .ok()?;
+        self.child.wait().ok()?;
+        let text = std::fs::read_to_string(&self.out).ok()?;
+        let count = |event: &str| {
+            text.lines()
+                .find(|l| l.contains(event))
+                .and_then(|l| l.split(',').next()?.trim().parse::<u64>().ok())
+        };
+        Some((count("raw_syscalls:sys_enter")?, count("context-switches")?))
+    }
+}
+
+/// `pids` and the processes whose parent is one of them.
+fn family(pids: &[u32]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let pid: u32 = head.split_whitespace().next()?.parse().ok()?;
+            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (pids.contains(&pid) || pids.contains(&ppid)).then_some(pid)
+        })
+        .collect()
+}
+
 /// nginx as people deploy it in front of a backend: `proxy_pass` to an upstream with keep-alive,
 /// access log on, one worker per core (as idbridge runs one runtime thread per core). It also
 /// serves `static_body` at `/session-info.json`.
@@ -234,6 +332,8 @@ pub struct Nginx {
     pub base: String,
     /// The same `proxy_pass`, behind TLS with `tls`'s server certificate.
     pub tls: String,
+    /// The same `proxy_pass` with `access_log off`.
+    pub quiet: String,
 }
 
 pub fn nginx(
@@ -248,6 +348,7 @@ pub fn nginx(
     std::fs::write(www.join("session-info.json"), static_body)?;
     let port = free_port()?;
     let tls_port = free_port()?;
+    let quiet_port = free_port()?;
     let (cert, key) = (
         tls.join("server.pem").display().to_string(),
         tls.join("server-key.pem").display().to_string(),
@@ -275,6 +376,15 @@ http {{
             root {d}/www;
             default_type application/json;
         }}
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{quiet_port};
+        access_log off;
         location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -323,6 +433,7 @@ http {{
         proc,
         base: format!("http://{addr}"),
         tls: format!("https://localhost:{tls_port}"),
+        quiet: format!("http://127.0.0.1:{quiet_port}"),
     })
 }
 

@@ -186,6 +186,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         .to_owned();
     let nginx = procs::nginx(&dir, &tls, enos.local_addr(), &info)?;
     eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
+    let bare = procs::bare_proxy(&binary, &dir, enos.local_addr())?;
+    eprintln!("bare Pingora proxy on {} (pid {})", bare.1, bare.0.pid());
 
     // Net iD sessions for the status scenarios: a session is reused only once its call is
     // answered, so its Counts arrive in order (see `wrk::Counted`).
@@ -236,6 +238,26 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             server: vec![nginx.proc.pid()],
             call: json_post(
                 format!("{}{org_info}", nginx.base),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "b-nolog",
+            what: "nginx proxy_pass → simulator, access log off",
+            server: vec![nginx.proc.pid()],
+            call: json_post(
+                format!("{}{org_info}", nginx.quiet),
+                Some(&enos_auth),
+                org_body.clone(),
+            ),
+        },
+        Scenario {
+            key: "p",
+            what: "bare Pingora proxy (same Pingora and runtime as idbridge) → simulator",
+            server: vec![bare.0.pid()],
+            call: json_post(
+                format!("{}{org_info}", bare.1),
                 Some(&enos_auth),
                 org_body.clone(),
             ),
@@ -376,18 +398,30 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
     for round in 1..=cli.rounds {
         for (i, s) in scenarios.iter().enumerate() {
+            let kernel = procs::KernelCount::start(&s.server, &dir);
             let cpu_before = procs::cpu_ticks(&s.server);
             let mut m = blocking_wrk(&s.call, load, next_first(), &dir, s.key).await?;
             let cpu = procs::cpu_ticks(&s.server).saturating_sub(cpu_before) as f64 / tick;
+            let per_request = |n: u64| n as f64 / m.requests.max(1) as f64;
             m.server_cpu_us = cpu * 1e6 / m.requests.max(1) as f64;
+            // NaN when perf could not count: the report says "—".
+            let (calls, switches) = kernel
+                .and_then(procs::KernelCount::finish)
+                .map_or((f64::NAN, f64::NAN), |(c, s)| {
+                    (per_request(c), per_request(s))
+                });
+            m.server_syscalls = calls;
+            m.server_switches = switches;
             eprintln!(
                 "round {round} {:>6}: {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
-                 server CPU {:>6.1} µs/req  errors {}",
+                 server CPU {:>6.1} µs/req  {:.2} syscalls/req  {:.2} switches/req  errors {}",
                 s.key,
                 m.requests_per_sec,
                 m.p50.as_secs_f64() * 1e3,
                 m.p99.as_secs_f64() * 1e3,
                 m.server_cpu_us,
+                m.server_syscalls,
+                m.server_switches,
                 m.errors
             );
             runs[i].push(m);

@@ -59,6 +59,10 @@ pub struct Measured {
     /// CPU time the server under test spent per request (user + system, all its threads), in
     /// microseconds; filled in by the caller, which knows which processes serve.
     pub server_cpu_us: f64,
+    /// Read- and write-like system calls of the server per request (`/proc/PID/io`).
+    pub server_syscalls: f64,
+    /// Context switches of the server's threads per request.
+    pub server_switches: f64,
 }
 
 /// How hard to push.
@@ -276,6 +280,8 @@ pub fn parse(report: &str) -> anyhow::Result<Measured> {
         requests: requests.context("no request count")?,
         errors,
         server_cpu_us: 0.0,
+        server_syscalls: 0.0,
+        server_switches: 0.0,
     })
 }
 
