@@ -2,6 +2,7 @@
 //! sessions decoded from them exactly as the gateway decodes a backend's answer. Shared by the
 //! criterion benches (`micro/`) and the load harness's memory measurement (`load/`).
 
+pub mod kernel;
 pub mod procs;
 
 use idbridge_protocol::enos::{self, EnosReply};

@@ -40,7 +40,7 @@ use idbridge_session::Backend;
 use idbridge_sim::{SimOptions, Simulator};
 use serde_json::{Value, json};
 
-use idbridge_benches::procs;
+use idbridge_benches::{kernel, procs};
 
 use crate::calls::{cache_metrics, enos_login, netid_login, post, soap_status};
 use crate::report::{Coalescing, Report, Row, delta};
@@ -398,15 +398,15 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
     for round in 1..=cli.rounds {
         for (i, s) in scenarios.iter().enumerate() {
-            let kernel = procs::KernelCount::start(&s.server, &dir);
+            let counted = kernel::KernelCount::start(&s.server, &dir);
             let cpu_before = procs::cpu_ticks(&s.server);
             let mut m = blocking_wrk(&s.call, load, next_first(), &dir, s.key).await?;
             let cpu = procs::cpu_ticks(&s.server).saturating_sub(cpu_before) as f64 / tick;
             let per_request = |n: u64| n as f64 / m.requests.max(1) as f64;
             m.server_cpu_us = cpu * 1e6 / m.requests.max(1) as f64;
             // NaN when perf could not count: the report says "—".
-            let (calls, switches) = kernel
-                .and_then(procs::KernelCount::finish)
+            let (calls, switches) = counted
+                .and_then(kernel::KernelCount::finish)
                 .map_or((f64::NAN, f64::NAN), |(c, s)| {
                     (per_request(c), per_request(s))
                 });
