@@ -121,20 +121,29 @@ impl IdentityBackend for NetidBackend {
         login: LoginCall<'_>,
         now: UnixTime,
     ) -> Result<LoginResult, GatewayError> {
-        let (raw, answer) = match login {
+        // Which step was sent decides what a successful answer means: only step 2 logs in.
+        let (raw, answer, step2) = match login {
             LoginCall::Native(req) => {
+                let soap_binding = req.path == self.soap_path;
+                let step = if soap_binding {
+                    soap::parse_request(&req.body, &self.limits)
+                        .and_then(|r| soap::decode_login_step(&r))
+                } else {
+                    rest::decode_login_step(&req.body, &self.limits)
+                };
+                let step2 = matches!(step, Ok(LoginStep::Answer(_)));
                 let raw = forward_as_is(&self.endpoint, "login", req).await?;
-                let answer = match (raw.status, req.path == self.soap_path) {
+                let answer = match (raw.status, soap_binding) {
                     (200, true) => soap::decode_login_response(&raw.body, &self.limits).ok(),
                     (200, false) => rest::decode_login_response(&raw.body, &self.limits).ok(),
                     _ => None,
                 };
-                (Some(raw), answer)
+                (Some(raw), answer, step2)
             }
             LoginCall::Unified { request, .. } => {
-                let body = match request.to_netid(now) {
-                    Some(LoginStep::Begin(begin)) => rest::encode_login_request(&begin),
-                    Some(LoginStep::Answer(answer)) => rest::encode_login_answer(&answer),
+                let (body, step2) = match request.to_netid(now) {
+                    Some(LoginStep::Begin(begin)) => (rest::encode_login_request(&begin), false),
+                    Some(LoginStep::Answer(answer)) => (rest::encode_login_answer(&answer), true),
                     None => {
                         return Err(GatewayError::Internal(
                             "a login for another backend reached Net iD",
@@ -144,10 +153,10 @@ impl IdentityBackend for NetidBackend {
                 let reply = self.call(LOGIN, "login", body).await?;
                 let answer = rest::decode_login_response(&reply.body, &self.limits)
                     .map_err(|e| bad(&e.to_string()))?;
-                (None, Some(answer))
+                (None, Some(answer), step2)
             }
         };
-        let (outcome, id) = classify(answer.as_ref());
+        let (outcome, id) = classify(answer.as_ref(), step2);
         if outcome == LoginOutcome::Error {
             tracing::warn!(backend = %self.name, "Net iD login answer not understood");
         }
@@ -298,25 +307,25 @@ impl NetidBackend {
     }
 }
 
-/// A Login answer, classified once: the outcome, and the new session's id when it logged in.
+/// A Login answer to step 1 or, with `step2`, to step 2, classified once: the outcome, and the
+/// new session's id when it logged in.
 ///
-/// A successful answer that carries `Value` (the sealed nonce) is step 1: a challenge, not a
-/// session. A successful answer without it is step 2's: the session is logged in. Step 2 for a
-/// session that waits for no answer (unknown, late, already answered) is `InvalidSession`: a
-/// failed login like a wrong answer (`AccessDenied`), and counted as one.
-fn classify(answer: Option<&LoginResponse>) -> (LoginOutcome, Option<SessionId>) {
+/// Step 1's success is a challenge, never a session, and must carry `Value` (the sealed nonce)
+/// to be one. Step 2's success is the login. Step 2 for a session that waits for no answer
+/// (unknown, late, already answered) is `InvalidSession`: a failed login like a wrong answer
+/// (`AccessDenied`), and counted as one.
+fn classify(answer: Option<&LoginResponse>, step2: bool) -> (LoginOutcome, Option<SessionId>) {
     match answer {
         Some(LoginResponse {
-            session_id: Some(_),
-            value: Some(_),
-            status,
-            ..
-        }) if status.is_success() => (LoginOutcome::Challenged, None),
-        Some(LoginResponse {
             session_id: Some(id),
+            value,
             status,
             ..
-        }) if status.is_success() => (LoginOutcome::Success, Some(id.clone())),
+        }) if status.is_success() => match (step2, value) {
+            (true, _) => (LoginOutcome::Success, Some(id.clone())),
+            (false, Some(_)) => (LoginOutcome::Challenged, None),
+            (false, None) => (LoginOutcome::Error, None),
+        },
         Some(resp) => match resp.status.code {
             StatusCode::AccessDenied | StatusCode::InvalidSession => {
                 (LoginOutcome::BadCredentials, None)
@@ -346,32 +355,42 @@ mod tests {
             status: Status::new(code, ""),
         };
         assert_eq!(
-            classify(Some(&answer(StatusCode::Success, Some("s")))).0,
+            classify(Some(&answer(StatusCode::Success, Some("s"))), true).0,
             LoginOutcome::Success
         );
         assert_eq!(
-            classify(Some(&answer(StatusCode::AccessDenied, None))).0,
+            classify(Some(&answer(StatusCode::AccessDenied, None)), true).0,
             LoginOutcome::BadCredentials
         );
         assert_eq!(
-            classify(Some(&answer(StatusCode::InvalidInput, None))).0,
+            classify(Some(&answer(StatusCode::InvalidInput, None)), false).0,
             LoginOutcome::Refused
         );
         assert_eq!(
-            classify(Some(&answer(StatusCode::Success, None))).0,
+            classify(Some(&answer(StatusCode::Success, None)), true).0,
             LoginOutcome::Error,
             "success without a session id"
         );
-        assert_eq!(classify(None).0, LoginOutcome::Error);
+        assert_eq!(classify(None, true).0, LoginOutcome::Error);
         let mut step1 = answer(StatusCode::Success, Some("s"));
+        assert_eq!(
+            classify(Some(&step1), false).0,
+            LoginOutcome::Error,
+            "step 1 without a nonce is nothing to answer"
+        );
         step1.value = Some("sealed".into());
         assert_eq!(
-            classify(Some(&step1)),
+            classify(Some(&step1), false),
             (LoginOutcome::Challenged, None),
             "step 1 is no session"
         );
         assert_eq!(
-            classify(Some(&answer(StatusCode::InvalidSession, None))).0,
+            classify(Some(&step1), true).0,
+            LoginOutcome::Success,
+            "step 2 logs in, whatever else it carries"
+        );
+        assert_eq!(
+            classify(Some(&answer(StatusCode::InvalidSession, None)), true).0,
             LoginOutcome::BadCredentials,
             "a late or repeated step 2"
         );
