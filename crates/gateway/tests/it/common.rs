@@ -470,6 +470,18 @@ impl Harness {
         id
     }
 
+    /// `GET /idbridge/v1/session` with `credential` as the bearer: (status, body).
+    pub async fn unified_session(&self, credential: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(self.url("/idbridge/v1/session"))
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
     /// A Net iD login through the unified REST face, both steps: step 2's (status, body).
     pub async fn unified_netid_login(&self) -> (u16, Value) {
         let base = self.gw.base_url();

@@ -21,17 +21,6 @@ pub async fn enos_token(h: &common::Harness) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-async fn get_session(h: &common::Harness, credential: &str) -> (u16, Value) {
-    let resp = h
-        .http
-        .get(h.url("/idbridge/v1/session"))
-        .bearer_auth(credential)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn unified_login_works_for_both_backends() {
     let h = common::start().await;
@@ -87,7 +76,7 @@ async fn one_login_is_accepted_by_every_face() {
     let h = common::start().await;
     let token = enos_token(&h).await;
 
-    let (status, v) = get_session(&h, &token).await;
+    let (status, v) = h.unified_session(&token).await;
     assert_eq!(
         (status, v["session"]["backend"].as_str()),
         (200, Some("enos")),
@@ -165,8 +154,8 @@ async fn tokens_die_with_their_session_and_forgeries_are_refused() {
     let token = enos_token(&h).await;
     let mut tampered = token.clone();
     tampered.replace_range(tampered.len() - 4.., "AAAA");
-    assert_eq!(get_session(&h, &tampered).await.0, 401);
-    assert_eq!(get_session(&h, "not.a.token").await.0, 401);
+    assert_eq!(h.unified_session(&tampered).await.0, 401);
+    assert_eq!(h.unified_session("not.a.token").await.0, 401);
 
     let resp = h
         .http
@@ -180,7 +169,7 @@ async fn tokens_die_with_their_session_and_forgeries_are_refused() {
         resp.json::<Value>().await.unwrap(),
         json!({"logged_out": true})
     );
-    assert_eq!(get_session(&h, &token).await.0, 401);
+    assert_eq!(h.unified_session(&token).await.0, 401);
     let (_, v) = h.enos_info(&format!("Bearer {token}")).await;
     assert_eq!(v["status"], 30401, "{v}");
     assert_eq!(

@@ -28,17 +28,6 @@ fn enos_login() -> Value {
     json!({"backend": "enos", "principal": common::DEMO_PRINCIPAL, "credentials": common::DEMO_PASSWORD})
 }
 
-async fn session_status(h: &Harness, token: &str) -> (u16, Value) {
-    let resp = h
-        .http
-        .get(h.url("/idbridge/v1/session"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
-}
-
 /// A key directory with one Ed25519 signing key, as an operator would keep it.
 pub fn key_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +47,7 @@ async fn every_recent_token_resolves_whatever_the_cache_holds() {
     let subjects: HashSet<_> = tokens.iter().collect();
     assert_eq!(subjects.len(), 200, "200 distinct tokens");
     for (i, token) in tokens.iter().enumerate() {
-        let (status, v) = session_status(&h, token).await;
+        let (status, v) = h.unified_session(token).await;
         assert_eq!(status, 200, "token {i} of 200: {v}");
         assert_eq!(v["session"]["subject"]["name"], "John Doe");
     }
@@ -86,13 +75,13 @@ async fn tokens_outlive_a_restart_and_logged_out_sessions_stay_out() {
     assert_eq!(status, 200);
 
     let h = h.restart().await;
-    let (status, v) = session_status(&h, &enos).await;
+    let (status, v) = h.unified_session(&enos).await;
     assert_eq!(status, 200, "EnOS token after the restart: {v}");
     assert_eq!(v["session"]["backend"], "enos");
-    let (status, v) = session_status(&h, &netid).await;
+    let (status, v) = h.unified_session(&netid).await;
     assert_eq!(status, 200, "Net iD token after the restart: {v}");
     assert_eq!(v["session"]["subject"]["name"], "John Doe");
-    let (status, v) = session_status(&h, &ended).await;
+    let (status, v) = h.unified_session(&ended).await;
     assert_eq!(status, 401, "a session logged out before the restart: {v}");
     assert_eq!(v["error"]["code"], "invalid_token");
     // And on a native face too.
@@ -105,7 +94,7 @@ async fn a_generated_key_dies_with_the_process() {
     let h = common::start().await;
     let token = unified_login(&h, enos_login()).await;
     let h = h.restart().await;
-    let (status, _) = session_status(&h, &token).await;
+    let (status, _) = h.unified_session(&token).await;
     assert_eq!(
         status, 401,
         "no key_dir: a new key, the old tokens do not verify"

@@ -32,14 +32,7 @@ async fn assert_not_logged_in(h: &Harness, id: &str) {
     assert_ne!(v["Status"]["Code"], "Success", "{v}");
     let (_, v) = h.enos_info(&format!("Bearer {id}")).await;
     assert_ne!(v["status"], 0, "{v}");
-    let resp = h
-        .http
-        .get(h.url("/idbridge/v1/session"))
-        .bearer_auth(id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    assert_eq!(h.unified_session(id).await.0, 401);
 }
 
 #[tokio::test]
@@ -170,14 +163,7 @@ async fn both_steps_log_in_through_every_face() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["session"]["subject"]["name"], "John Doe", "{v}");
     let token = v["token"].as_str().unwrap();
-    let resp = h
-        .http
-        .get(h.url("/idbridge/v1/session"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    assert_eq!(h.unified_session(token).await.0, 200);
 
     // Unified SOAP: the same two steps.
     let cert = format!("<Certificate>{}</Certificate>", common::demo_cert());
