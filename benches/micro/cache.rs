@@ -77,10 +77,21 @@ fn request(authorization: Option<String>, body: String) -> Request {
     }
 }
 
+/// Each case twice: with the answers kept rendered (the default), and with
+/// `cache.max_rendered_bytes = 0`, each answer rendered whole.
 fn interception(c: &mut Criterion) {
+    for (memo, max_rendered_bytes) in [("kept", None), ("whole", Some(0))] {
+        interception_with(c, memo, max_rendered_bytes);
+    }
+}
+
+fn interception_with(c: &mut Criterion, memo: &str, max_rendered_bytes: Option<u64>) {
     let rt = runtime();
     let mut config = Config::defaults().unwrap();
     config.cache.revalidate_after = Duration::from_secs(3600);
+    if let Some(bytes) = max_rendered_bytes {
+        config.cache.max_rendered_bytes = bytes;
+    }
     let runtime = Runtime::new(config, Kinds::default()).unwrap();
     let (enos, netid) = (enos_id(1), netid_id(1));
     rt.block_on(async {
@@ -124,7 +135,7 @@ fn interception(c: &mut Criterion) {
     ];
     // One count for all cases: both Net iD faces ask about the same session from one client.
     let count = Cell::new(1);
-    let mut g = c.benchmark_group("intercept_hit");
+    let mut g = c.benchmark_group(format!("intercept_hit/{memo}"));
     for (name, face, success, make) in &cases {
         let face = runtime.face_index(face).unwrap();
         let next = || {

@@ -137,6 +137,8 @@ pub struct BuildContext<'a> {
     pub store: Arc<dyn SessionStore>,
     /// Limits on what backends answer.
     pub upstream_limits: Limits,
+    /// Rendered answers, shared by every face; each face takes its own handle.
+    pub memo: crate::memo::Memo,
 }
 
 /// A backend with its native faces and the paths proxied to it untouched.

@@ -250,6 +250,9 @@ pub struct CacheConfig {
     /// The longest a session is answered since its backend last confirmed it, while the backend
     /// cannot confirm it now; past it, 503 (never "logged out").
     pub max_stale: Duration,
+    /// Bytes of rendered answers kept per session and face ([`crate::memo`]); 0 renders every
+    /// answer whole.
+    pub max_rendered_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

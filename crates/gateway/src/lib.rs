@@ -22,6 +22,7 @@ pub mod face;
 pub mod headers;
 pub mod intercept;
 pub mod logging;
+pub mod memo;
 pub mod metrics;
 pub mod path;
 pub mod proxy;

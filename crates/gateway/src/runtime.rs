@@ -15,6 +15,7 @@ use crate::endpoint::{Endpoint, EndpointError};
 use crate::face::unified::UnifiedFace;
 use crate::face::unified_soap::UnifiedSoapFace;
 use crate::face::{Face, PathMatch};
+use crate::memo::Memo;
 use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::store::{LocalStore, RedisStore, SessionStore, StoreError};
@@ -265,6 +266,7 @@ fn assemble(
     let mut faces: Vec<Arc<dyn Face>> = vec![Arc::new(UnifiedFace), Arc::new(UnifiedSoapFace)];
     let mut proxied: Vec<(PathMatch, usize, usize)> = Vec::new();
     let mut backends = Vec::new();
+    let memo = Memo::new(config.cache.max_rendered_bytes);
     for b in &config.backends {
         let key = format!("backends.{}", b.name);
         let Some(kind) = kinds.get(&b.kind) else {
@@ -293,6 +295,7 @@ fn assemble(
             endpoint,
             store: store.clone(),
             upstream_limits: upstream_limits(),
+            memo: memo.clone(),
         };
         match kind.build(cx) {
             Ok(built) => {

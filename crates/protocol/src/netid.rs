@@ -15,6 +15,7 @@ mod out;
 pub mod proof;
 pub mod rest;
 pub mod soap;
+mod template;
 
 pub use datetime::{format_login_time, parse_login_time};
 pub use mapping::{
@@ -28,3 +29,4 @@ pub use model::{
     ActivityObj, ClientInfo, LoginAnswer, LoginRequest, LoginResponse, LoginStatus, LoginStep,
     LogoutRequest, LogoutResponse, OrgItem, Role, Status, StatusCode, StatusRequest, UsageItem,
 };
+pub use template::{StatusParts, fill_status, status_template};

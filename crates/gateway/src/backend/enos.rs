@@ -62,7 +62,8 @@ impl BackendKind for EnosKind {
 
     fn build(&self, cx: BuildContext<'_>) -> Result<Built, String> {
         let logout_path = cx.config.option("logout_path").to_owned();
-        let face: Arc<dyn Face> = Arc::new(EnosFace::new(cx.config.name, &logout_path));
+        let face: Arc<dyn Face> =
+            Arc::new(EnosFace::new(cx.config.name, &logout_path).with_memo(cx.memo.for_face()));
         Ok(Built {
             backend: Arc::new(EnosBackend {
                 name: cx.config.name,

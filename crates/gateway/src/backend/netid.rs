@@ -80,8 +80,8 @@ impl BackendKind for NetidKind {
         let name = cx.config.name;
         let soap_path = cx.config.option("soap_path").to_owned();
         let faces: Vec<Arc<dyn Face>> = vec![
-            Arc::new(NetidFace::rest(name)),
-            Arc::new(NetidFace::soap(name, &soap_path)),
+            Arc::new(NetidFace::rest(name).with_memo(cx.memo.for_face())),
+            Arc::new(NetidFace::soap(name, &soap_path).with_memo(cx.memo.for_face())),
         ];
         Ok(Built {
             backend: Arc::new(NetidBackend {

@@ -132,6 +132,7 @@ pub struct RawCache {
     pub revalidate_after: Option<Leaf>,
     pub negative_ttl: Option<Leaf>,
     pub max_stale: Option<Leaf>,
+    pub max_rendered_bytes: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -74,6 +74,13 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             Duration::ZERO,
         ),
         max_stale: c.duration("cache.max_stale", cache.max_stale, "5m", Duration::ZERO),
+        max_rendered_bytes: c.number(
+            "cache.max_rendered_bytes",
+            cache.max_rendered_bytes,
+            32 * 1024 * 1024,
+            0,
+            u64::MAX / 2,
+        ),
     };
     let limits: RawLimits = raw::parse("limits", root.limits, &mut c.problems);
     let limits = c.limits(limits);

@@ -4,6 +4,9 @@
 //! business error on HTTP 200 (30401 / 30404), as EnOS answers it; a failing backend is
 //! 502/503/504/429 with the envelope, so no client can read it as "logged out".
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{self as codec, CONTENT_TYPE, EnosCode, LoginRequest};
 use idbridge_session::{Backend, Session, UnixTime};
@@ -12,6 +15,7 @@ use super::{
     Answer, Face, Intent, Login, Methods, Op, Request, RouteDecl, TOKEN_HEADER, account_key,
 };
 use crate::error::{GatewayError, LoginOutcome, Rejection};
+use crate::memo::Memo;
 use crate::reply::Reply;
 
 pub const LOGIN: &str = "/enos-iam-service/v2.0/login";
@@ -24,6 +28,7 @@ pub const PREFIX: &str = "/enos-iam-service/";
 pub struct EnosFace {
     backend: Backend,
     logout_path: String,
+    memo: Memo,
 }
 
 // === impl EnosFace ===
@@ -33,7 +38,27 @@ impl EnosFace {
         Self {
             backend,
             logout_path: logout_path.to_owned(),
+            memo: Memo::default(),
         }
+    }
+
+    /// Keeps each session's session/info answer in `memo`: nothing in it changes while the
+    /// session is cached (`expires` is the lifetime, not a countdown).
+    pub fn with_memo(self, memo: Memo) -> Self {
+        Self { memo, ..self }
+    }
+
+    fn session_info(&self, session: &Arc<Session>, now: UnixTime) -> Reply {
+        let render = || {
+            let body = codec::to_vec(&codec::session_info_response(session, now));
+            Some(vec![Bytes::from(body)])
+        };
+        let body = self
+            .memo
+            .get_or_render(session, render)
+            .and_then(|parts| parts.first().cloned())
+            .unwrap_or_default();
+        Reply::new(200, CONTENT_TYPE, body)
     }
 }
 
@@ -93,7 +118,7 @@ impl Face for EnosFace {
                 enos_json(200, &v)
             }
             Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
-                session_info(&session, now)
+                self.session_info(&session, now)
             }
             Answer::NativeLogin { raw, token, .. } => {
                 let reply = Reply::upstream(raw);
@@ -145,10 +170,6 @@ impl Face for EnosFace {
         };
         enos_json(status, &codec::failure(code, &message))
     }
-}
-
-fn session_info(session: &Session, now: UnixTime) -> Reply {
-    enos_json(200, &codec::session_info_response(session, now))
 }
 
 /// The EnOS code of a refused login, where EnOS has one.

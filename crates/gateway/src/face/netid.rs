@@ -6,19 +6,23 @@
 //! 502/503/504/429 with a non-Success `Status` (REST), or an `s:Server` Fault on HTTP 500 (SOAP
 //! 1.1 §6.2) whose `detail` carries the gateway's error code (`backend_timeout`, …).
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use idbridge_protocol::netid::soap::{Method, SoapAction};
 use idbridge_protocol::netid::{
     self as codec, LoginStatus, LoginStep, LogoutRequest, LogoutResponse, Status, StatusCode,
     StatusRequest, rest, soap,
 };
 use idbridge_protocol::{DecodeError, Limits};
-use idbridge_session::{Backend, UnixTime};
+use idbridge_session::{Backend, Session, UnixTime};
 
 use super::{
     Answer, Dispatched, Face, Intent, Login, Methods, Op, Request, RouteDecl, RouteInput, Select,
     TOKEN_HEADER, account_key,
 };
 use crate::error::{GatewayError, Rejection};
+use crate::memo::Memo;
 use crate::reply::Reply;
 
 pub use idbridge_protocol::netid::rest::{
@@ -40,6 +44,7 @@ pub struct NetidFace {
     backend: Backend,
     binding: Binding,
     soap_path: String,
+    memo: Memo,
 }
 
 // === impl NetidFace ===
@@ -50,6 +55,7 @@ impl NetidFace {
             backend,
             binding: Binding::Rest,
             soap_path: String::new(),
+            memo: Memo::default(),
         }
     }
 
@@ -58,6 +64,35 @@ impl NetidFace {
             backend,
             binding: Binding::Soap,
             soap_path: soap_path.to_owned(),
+            memo: Memo::default(),
+        }
+    }
+
+    /// Keeps each session's logged-in GetLoginStatus answer in `memo`, all but `Count` and
+    /// `IdleExpiration`, which each call fills in ([`codec::status_template`]).
+    pub fn with_memo(self, memo: Memo) -> Self {
+        Self { memo, ..self }
+    }
+
+    /// The GetLoginStatus answer for a session the gateway holds: the portal's not-logged-in
+    /// answer once it is expired or idle, else its kept parts with this call's two values.
+    fn session_status(&self, session: &Arc<Session>, count: u64, now: UnixTime) -> Reply {
+        let idle = session.idle_remaining(now);
+        if session.is_expired(now) || idle.is_zero() {
+            return self.login_status(&codec::not_logged_in(count));
+        }
+        let binding = self.binding;
+        let render = || {
+            let parts = codec::status_template(session, now, |s| encode_status(binding, s))?;
+            Some(parts.into_iter().map(Bytes::from).collect())
+        };
+        match self.memo.get_or_render(session, render) {
+            Some(parts) => Reply::new(
+                200,
+                content_type(binding),
+                codec::fill_status(&parts, count, idle.as_secs()),
+            ),
+            None => self.login_status(&codec::login_status_from_session(session, count, now)),
         }
     }
 
@@ -80,10 +115,11 @@ impl NetidFace {
     }
 
     fn login_status(&self, status: &LoginStatus) -> Reply {
-        match self.binding {
-            Binding::Soap => Reply::new(200, soap::CONTENT_TYPE, soap::encode_login_status(status)),
-            Binding::Rest => Reply::new(200, rest::CONTENT_TYPE, rest::encode_login_status(status)),
-        }
+        Reply::new(
+            200,
+            content_type(self.binding),
+            encode_status(self.binding, status),
+        )
     }
 
     fn logout_response(&self, resp: &LogoutResponse) -> Reply {
@@ -131,6 +167,20 @@ impl NetidFace {
 }
 
 /// The client's `Count`, echoed in every answer about its call.
+fn content_type(binding: Binding) -> &'static str {
+    match binding {
+        Binding::Soap => soap::CONTENT_TYPE,
+        Binding::Rest => rest::CONTENT_TYPE,
+    }
+}
+
+fn encode_status(binding: Binding, status: &LoginStatus) -> Vec<u8> {
+    match binding {
+        Binding::Soap => soap::encode_login_status(status).into_bytes(),
+        Binding::Rest => rest::encode_login_status(status),
+    }
+}
+
 fn count_of(intent: Option<&Intent>) -> u64 {
     match intent {
         Some(Intent::Status { count, .. } | Intent::Logout { count, .. }) => count.unwrap_or(0),
@@ -237,7 +287,7 @@ impl Face for NetidFace {
         let count = count_of(Some(intent));
         match answer {
             Answer::Session { session, .. } | Answer::LoggedIn { session, .. } => {
-                self.login_status(&codec::login_status_from_session(&session, count, now))
+                self.session_status(&session, count, now)
             }
             Answer::NativeLogin { raw, token, .. } => {
                 let reply = Reply::upstream(raw);

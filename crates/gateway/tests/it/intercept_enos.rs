@@ -95,6 +95,9 @@ async fn invalid_and_unknown_ids_answer_as_the_backend_would() {
 async fn logout_ends_the_session_everywhere() {
     let h = common::start().await;
     let id = h.enos_login().await;
+    // The answer is now kept rendered (`cache.max_rendered_bytes`); it must not outlive the logout.
+    let (status, v) = h.enos_info(&format!("Bearer {id}")).await;
+    assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
     let (status, v) = h
         .post_json(
             &h.gw.base_url(),

@@ -152,6 +152,50 @@ async fn logout_over_rest_and_soap() {
     );
 }
 
+/// Answers are kept rendered per session and face (`cache.max_rendered_bytes`): each call still
+/// gets its own `Count` and `IdleExpiration`, each face its own binding, and nothing kept outlives
+/// a logout.
+#[tokio::test]
+async fn kept_answers_take_each_calls_values_and_end_with_the_session() {
+    let h = common::start().await;
+    let id = h.netid_login().await;
+    let (_, first) = h.netid_status(&id, 1).await;
+    for count in [2, 5, 9] {
+        let (status, v) = h.netid_status(&id, count).await;
+        assert_eq!(status, 200);
+        assert_eq!(v["Count"], count.to_string(), "{v}");
+        let idle: u64 = v["IdleExpiration"].as_str().unwrap().parse().unwrap();
+        assert!(idle > 0 && idle <= 1800, "{v}");
+        let (mut a, mut b) = (first.clone(), v.clone());
+        for v in [&mut a, &mut b] {
+            v["Count"] = json!(null);
+            v["IdleExpiration"] = json!(null);
+        }
+        assert_eq!(a, b, "only Count and IdleExpiration change between calls");
+        let (status, xml) = h
+            .soap(
+                "GetLoginStatus",
+                &format!("<SessionId>{id}</SessionId><Count>{}</Count>", count + 1),
+            )
+            .await;
+        assert_eq!(status, 200, "{xml}");
+        assert_eq!(xml_text(&xml, "Count"), Some((count + 1).to_string()));
+        assert_eq!(xml_text(&xml, "Name").as_deref(), Some("John Doe"));
+    }
+    let (status, v) = h
+        .post_json(
+            &h.gw.base_url(),
+            "/api/logout",
+            None,
+            json!({"SessionId": id, "Count": "20"}),
+        )
+        .await;
+    assert_eq!((status, &v["Status"]["Code"]), (200, &json!("Success")));
+    let (_, v) = h.netid_status(&id, 21).await;
+    assert_eq!(v["IsLoggedIn"], "False", "{v}");
+    assert_eq!(h.netid.count("netid.get_login_status"), 1);
+}
+
 #[tokio::test]
 async fn other_netid_calls_pass_through_untouched() {
     let h = common::start().await;

@@ -11,7 +11,8 @@ mod openapi;
 pub use super::{Challenge, LoginRequest};
 pub use openapi::openapi;
 
-use idbridge_session::{Backend, Organization, Session, UnixTime};
+use idbridge_session::{Backend, Organization, Session, UnixTime, Usage};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::login::{Draft, Names, parse_backend, refuse};
@@ -69,50 +70,131 @@ const NAMES: Names = Names {
 /// `organization` is the working organisation and `home_organization` the resident one, each
 /// `null` when the backend names none; `expires_in` counts down to `expires_at` from `now` and
 /// is 0 once past. Never the backend session id, never `extra`.
-pub fn session_view(session: &Session, now: UnixTime) -> Value {
+///
+/// Serialised straight from the session's own fields (no `serde_json::Value` in between): it is
+/// what every unified status answer writes.
+pub fn session_view(session: &Session, now: UnixTime) -> SessionView<'_> {
     let s = session;
-    json!({
-        "backend": backend_name(s.backend),
-        "subject": {
-            "id": s.subject.id,
-            "name": s.subject.name,
-            "email": s.subject.email,
-            "phone": s.subject.phone,
-            "kind": kind_name(s.subject.kind),
+    SessionView {
+        backend: backend_name(s.backend),
+        subject: SubjectView {
+            id: &s.subject.id,
+            name: &s.subject.name,
+            email: s.subject.email.as_deref(),
+            phone: s.subject.phone.as_deref(),
+            kind: kind_name(s.subject.kind),
         },
-        "organization": s.working_org.as_ref().map(organization),
-        "home_organization": s.home_org.as_ref().map(organization),
-        "organizations": s.organizations.iter()
-            .map(|o| json!({"id": o.id, "name": o.name}))
-            .collect::<Vec<_>>(),
-        "usages": s.usages.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
-        "auth_method": auth_method_name(&s.auth_method),
-        "created_at": instant(s.created),
-        "refreshed_at": instant(s.refreshed),
-        "expires_at": instant(s.expires_at),
-        "expires_in": seconds(s.time_to_live(now).as_secs()),
-        "idle_timeout": s.idle_timeout.map(|d| seconds(d.as_secs())),
-    })
+        organization: s.working_org.as_ref().map(OrganizationView::from),
+        home_organization: s.home_org.as_ref().map(OrganizationView::from),
+        organizations: Seq(&s.organizations),
+        usages: Seq(&s.usages),
+        auth_method: auth_method_name(&s.auth_method),
+        created_at: instant(s.created),
+        refreshed_at: instant(s.refreshed),
+        expires_at: instant(s.expires_at),
+        expires_in: seconds(s.time_to_live(now).as_secs()),
+        idle_timeout: s.idle_timeout.map(|d| seconds(d.as_secs())),
+    }
+}
+
+/// The `Session` schema, in its order; see [`session_view`].
+#[derive(Debug, Serialize)]
+pub struct SessionView<'a> {
+    backend: &'a str,
+    subject: SubjectView<'a>,
+    organization: Option<OrganizationView<'a>>,
+    home_organization: Option<OrganizationView<'a>>,
+    organizations: Seq<'a, Organization>,
+    usages: Seq<'a, Usage>,
+    auth_method: &'a str,
+    created_at: String,
+    refreshed_at: String,
+    expires_at: String,
+    expires_in: i64,
+    idle_timeout: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SubjectView<'a> {
+    id: &'a str,
+    name: &'a str,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    kind: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct OrganizationView<'a> {
+    id: &'a str,
+    name: &'a str,
+    domain: Option<&'a str>,
+}
+
+impl<'a> From<&'a Organization> for OrganizationView<'a> {
+    fn from(o: &'a Organization) -> Self {
+        Self {
+            id: &o.id,
+            name: &o.name,
+            domain: o.domain.as_deref(),
+        }
+    }
+}
+
+/// A list written as the schema's items: organisations as `{id, name}`, usages by name.
+#[derive(Debug)]
+struct Seq<'a, T>(&'a [T]);
+
+impl Serialize for Seq<'_, Organization> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            id: &'a str,
+            name: &'a str,
+        }
+        s.collect_seq(self.0.iter().map(|o| Item {
+            id: &o.id,
+            name: &o.name,
+        }))
+    }
+}
+
+impl Serialize for Seq<'_, Usage> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|u| u.name.as_str()))
+    }
 }
 
 /// `{"token", "token_type": "Bearer", "expires_in", "session"}` (the `LoginResponse` schema).
-pub fn login_response(
-    session: &Session,
-    token: &str,
+pub fn login_response<'a>(
+    session: &'a Session,
+    token: &'a str,
     token_expires_in: u64,
     now: UnixTime,
-) -> Value {
-    json!({
-        "token": token,
-        "token_type": "Bearer",
-        "expires_in": seconds(token_expires_in),
-        "session": session_view(session, now),
-    })
+) -> impl Serialize + 'a {
+    #[derive(Serialize)]
+    struct LoginResponse<'a> {
+        token: &'a str,
+        token_type: &'a str,
+        expires_in: i64,
+        session: SessionView<'a>,
+    }
+    LoginResponse {
+        token,
+        token_type: "Bearer",
+        expires_in: seconds(token_expires_in),
+        session: session_view(session, now),
+    }
 }
 
 /// `{"session": …}` (the `SessionResponse` schema).
-pub fn session_response(session: &Session, now: UnixTime) -> Value {
-    json!({ "session": session_view(session, now) })
+pub fn session_response(session: &Session, now: UnixTime) -> impl Serialize + '_ {
+    #[derive(Serialize)]
+    struct SessionResponse<'a> {
+        session: SessionView<'a>,
+    }
+    SessionResponse {
+        session: session_view(session, now),
+    }
 }
 
 /// `{"challenge": {"session_id", "value", "server_certificate"}}` (the `LoginChallenge`
@@ -137,10 +219,6 @@ pub fn logout_response() -> Value {
 /// pass codes and messages written for it, never a backend's own error text.
 pub fn error_body(code: &str, message: &str) -> Value {
     json!({ "error": { "code": code, "message": message } })
-}
-
-fn organization(o: &Organization) -> Value {
-    json!({ "id": o.id, "name": o.name, "domain": o.domain })
 }
 
 // === decoder ===

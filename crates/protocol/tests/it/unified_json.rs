@@ -4,10 +4,8 @@
 use idbridge_protocol::enos::{AuthType, EnosReply, decode_response, session_from_enos};
 use idbridge_protocol::netid::{Role, rest, session_from_login_status, soap};
 use idbridge_protocol::unified::LoginRequest;
-use idbridge_protocol::unified::json::{
-    decode_login_request, error_body, login_response, logout_response, session_response,
-    session_view,
-};
+use idbridge_protocol::unified::json as rendered;
+use idbridge_protocol::unified::json::{decode_login_request, error_body, logout_response};
 use idbridge_protocol::{DecodeError, Limits};
 use idbridge_session::{Session, SessionId, UnixTime};
 use serde_json::{Value, json};
@@ -362,4 +360,17 @@ fn secrets_stay_out_of_errors_and_debug() {
     ))
     .unwrap();
     assert!(!format!("{r:?}").contains(secret));
+}
+
+// The renderers serialise borrowed structs; the tests compare their JSON.
+fn session_view(s: &Session, now: UnixTime) -> Value {
+    serde_json::to_value(rendered::session_view(s, now)).unwrap()
+}
+
+fn session_response(s: &Session, now: UnixTime) -> Value {
+    serde_json::to_value(rendered::session_response(s, now)).unwrap()
+}
+
+fn login_response(s: &Session, token: &str, expires_in: u64, now: UnixTime) -> Value {
+    serde_json::to_value(rendered::login_response(s, token, expires_in, now)).unwrap()
 }
