@@ -95,11 +95,18 @@ pub struct Usage {
 /// `resourceId`, a Net iD `ImageId`), and let the other protocol carry them where it has room.
 ///
 /// Stored as a vector sorted by key, with each key name shared by every session that has it (see
-/// [`intern`]): the cache holds up to a million sessions, an EnOS session carries some twenty
-/// of these, and as a `BTreeMap<String, Value>` they were over half of a cached session's memory
-/// (benches/RESULTS.md).
+/// [`intern`]), and each value as its compact JSON text: the cache holds up to a million
+/// sessions, and as a `BTreeMap<String, Value>` these attributes were over half of a cached
+/// session's memory; a `Value` alone is 80 bytes (benches/RESULTS.md). Values are parsed again
+/// when read, which is when a session is rendered, once per session and face.
 #[derive(Clone, PartialEq, Default)]
-pub struct Extra(Vec<(Arc<str>, Value)>);
+pub struct Extra(Vec<(Arc<str>, Json)>);
+
+/// One value as compact JSON text. Everything stored came from parsing JSON (within serde_json's
+/// nesting limit) and prints back to the same text, so reading it back cannot fail; if it ever
+/// did, the value reads as `null`.
+#[derive(Clone, PartialEq)]
+struct Json(Box<str>);
 
 /// The one session model of idbridge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,9 +117,9 @@ pub struct Session {
     pub subject: Subject,
     /// The organisation the subject is acting for now (EnOS `workingOrganization`,
     /// Net iD `OrganizationName`).
-    pub working_org: Option<Organization>,
+    pub working_org: Option<Box<Organization>>,
     /// The organisation the subject belongs to (EnOS `residentOrganization`).
-    pub home_org: Option<Organization>,
+    pub home_org: Option<Box<Organization>>,
     /// Organisations the subject may switch to (Net iD `OrganizationList`).
     pub organizations: Vec<Organization>,
     pub usages: Vec<Usage>,
@@ -170,9 +177,66 @@ impl Session {
         }
     }
 
+    /// Gives back the spare capacity decoding left in every string and list. A session is built
+    /// once and then cached for its lifetime, so slack would be held for that whole time: for a
+    /// Net iD sample session it was a third of its memory (benches/RESULTS.md).
+    pub fn shrink_to_fit(&mut self) {
+        let s = &mut self.subject;
+        for text in [&mut s.id, &mut s.name] {
+            text.shrink_to_fit();
+        }
+        for text in [&mut s.email, &mut s.phone].into_iter().flatten() {
+            text.shrink_to_fit();
+        }
+        if let AuthMethod::Ldap { link: Some(link) } = &mut self.auth_method {
+            link.shrink_to_fit();
+        }
+        let orgs = self.working_org.as_deref_mut().into_iter();
+        let orgs = orgs.chain(self.home_org.as_deref_mut());
+        for org in orgs.chain(self.organizations.iter_mut()) {
+            org.id.shrink_to_fit();
+            org.name.shrink_to_fit();
+            for text in [&mut org.domain, &mut org.additional_info]
+                .into_iter()
+                .flatten()
+            {
+                text.shrink_to_fit();
+            }
+            shrink_activities(&mut org.activities);
+        }
+        self.organizations.shrink_to_fit();
+        for usage in &mut self.usages {
+            usage.name.shrink_to_fit();
+            shrink_activities(&mut usage.activities);
+        }
+        self.usages.shrink_to_fit();
+        self.extra.0.shrink_to_fit();
+    }
+
     /// The organisation to show as "the" organisation: the working one, else home.
     pub fn organization(&self) -> Option<&Organization> {
-        self.working_org.as_ref().or(self.home_org.as_ref())
+        self.working_org.as_deref().or(self.home_org.as_deref())
+    }
+}
+
+fn shrink_activities(activities: &mut Vec<Activity>) {
+    for a in activities.iter_mut() {
+        a.method.shrink_to_fit();
+        a.kind.shrink_to_fit();
+        a.id.shrink_to_fit();
+    }
+    activities.shrink_to_fit();
+}
+
+// === impl Json ===
+
+impl Json {
+    fn new(value: &Value) -> Self {
+        Self(value.to_string().into_boxed_str())
+    }
+
+    fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
 }
 
@@ -267,14 +331,14 @@ impl Extra {
         self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.position(key).ok().map(|i| &self.0[i].1)
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.position(key).ok().map(|i| self.0[i].1.value())
     }
 
     /// A string attribute, also when the backend sent it as a number or boolean.
     pub fn get_str(&self, key: &str) -> Option<String> {
         match self.get(key)? {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
@@ -286,9 +350,9 @@ impl Extra {
     /// for that whole time.
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<Value>) -> Option<Value> {
         let key = key.as_ref();
-        let value = value.into();
+        let value = Json::new(&value.into());
         match self.position(key) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value).value()),
             Err(i) => {
                 self.0.reserve_exact(1);
                 self.0.insert(i, (intern(key), value));
@@ -299,11 +363,12 @@ impl Extra {
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key).ok()?;
-        Some(self.0.remove(i).1)
+        Some(self.0.remove(i).1.value())
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    /// Every attribute in key order, each value parsed from its text.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Value)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.value()))
     }
 
     pub fn len(&self) -> usize {
@@ -410,6 +475,53 @@ mod tests {
     }
 
     #[test]
+    fn extra_values_read_back_as_stored() {
+        use serde_json::json;
+        let values = [
+            json!(null),
+            json!(true),
+            json!(0),
+            json!(0.0),
+            json!(1.601192046E12),
+            json!(-7),
+            json!(u64::MAX),
+            json!("tab\t \"quoted\" é"),
+            json!({"b": 1, "a": [1, {"z": null}]}),
+        ];
+        let mut extra = Extra::default();
+        for (i, v) in values.iter().enumerate() {
+            extra.insert(format!("k{i}"), v.clone());
+        }
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(extra.get(&format!("k{i}")).as_ref(), Some(v));
+        }
+        let object = extra.get("k8").unwrap().to_string();
+        assert_eq!(object, r#"{"b":1,"a":[1,{"z":null}]}"#, "key order kept");
+        assert_eq!(extra.insert("k1", false), Some(json!(true)));
+        assert_eq!(extra.remove("k1"), Some(json!(false)));
+        assert_eq!(extra.len(), values.len() - 1);
+    }
+
+    #[test]
+    fn shrinking_changes_nothing_but_capacity() {
+        let mut s = session();
+        s.subject.name.reserve(100);
+        let mut org = Organization {
+            name: String::with_capacity(64),
+            ..Organization::default()
+        };
+        org.name.push_str("Contoso");
+        s.organizations = Vec::with_capacity(8);
+        s.organizations.push(org);
+        let before = s.clone();
+        s.shrink_to_fit();
+        assert_eq!(s, before);
+        assert_eq!(s.subject.name.capacity(), s.subject.name.len());
+        assert_eq!(s.organizations.capacity(), 1);
+        assert_eq!(s.organizations[0].name.capacity(), 7);
+    }
+
+    #[test]
     fn debug_redacts_the_id_and_extra_values() {
         let mut s = session();
         s.extra.insert("phoneArea", "+46-secret");
@@ -423,15 +535,15 @@ mod tests {
     fn organization_prefers_working_over_home() {
         let mut s = session();
         assert!(s.organization().is_none());
-        s.home_org = Some(Organization {
+        s.home_org = Some(Box::new(Organization {
             id: "home".into(),
             ..Default::default()
-        });
+        }));
         assert_eq!(s.organization().map(|o| o.id.as_str()), Some("home"));
-        s.working_org = Some(Organization {
+        s.working_org = Some(Box::new(Organization {
             id: "work".into(),
             ..Default::default()
-        });
+        }));
         assert_eq!(s.organization().map(|o| o.id.as_str()), Some("work"));
     }
 

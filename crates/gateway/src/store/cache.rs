@@ -528,9 +528,10 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn entry(session: Session, now: UnixTime) -> Option<Arc<Entry>> {
+fn entry(mut session: Session, now: UnixTime) -> Option<Arc<Entry>> {
     let ttl = session.time_to_live(now);
     (!ttl.is_zero()).then(|| {
+        session.shrink_to_fit();
         let confirmed = Instant::now();
         Arc::new(Entry {
             session: Arc::new(session),

@@ -144,10 +144,12 @@ impl IdentityBackend for Acme {
         s.subject.id = v["sub"].as_str().unwrap_or_default().to_owned();
         s.subject.name = v["name"].as_str().unwrap_or_default().to_owned();
         s.subject.email = v["email"].as_str().map(str::to_owned);
-        s.working_org = v["org"].as_str().map(|org| Organization {
-            id: org.to_lowercase(),
-            name: org.to_owned(),
-            ..Organization::default()
+        s.working_org = v["org"].as_str().map(|org| {
+            Box::new(Organization {
+                id: org.to_lowercase(),
+                name: org.to_owned(),
+                ..Organization::default()
+            })
         });
         Ok(s)
     }

@@ -44,7 +44,7 @@ const LOGIN_USER_DEFAULTS: [(&str, DefaultValue); 15] = [
 
 /// The session/info sample's user keys in its order; the Log In sample's are the same without
 /// [`INFO_ONLY_USER_KEYS`]. Keys EnOS sent that neither sample has follow them, by name.
-const USER_ORDER: [&str; 25] = [
+pub(super) const USER_ORDER: [&str; 25] = [
     "guestOrganizations",
     "createdByUserId",
     "resourceId",
@@ -109,13 +109,13 @@ pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape)
     let mut map = Map::new();
     map.insert(
         "workingOrganization".into(),
-        org_json(session.working_org.as_ref()),
+        org_json(session.working_org.as_deref()),
     );
     map.insert("expires".into(), Value::from(expires));
     map.insert("createTime".into(), Value::from(session.created.as_secs()));
     map.insert(
         "residentOrganization".into(),
-        org_json(session.home_org.as_ref()),
+        org_json(session.home_org.as_deref()),
     );
     map.insert(
         "refreshTime".into(),
@@ -181,7 +181,7 @@ fn user_json(session: &Session, shape: UserShape) -> Value {
 }
 
 /// What a user key says when the session has nothing for it (see [`LOGIN_USER_DEFAULTS`]).
-fn default_of(key: &str, org_id: Option<&Value>) -> Value {
+pub(super) fn default_of(key: &str, org_id: Option<&Value>) -> Value {
     let default = LOGIN_USER_DEFAULTS
         .iter()
         .find(|(k, _)| *k == key)
@@ -212,7 +212,7 @@ fn user_extra(session: &Session) -> Value {
             organizations_to_json(&session.organizations),
         );
     }
-    let own = session.extra.get(USER_EXTRA_KEY).cloned();
+    let own = session.extra.get(USER_EXTRA_KEY);
     if netid.is_empty() {
         return own.unwrap_or(Value::Null);
     }
@@ -232,7 +232,7 @@ fn org_json(org: Option<&Organization>) -> Value {
 }
 
 /// An organisation id, `null` when the source did not give one.
-fn org_id(id: &str) -> Value {
+pub(super) fn org_id(id: &str) -> Value {
     if id.is_empty() {
         Value::Null
     } else {
@@ -257,10 +257,10 @@ mod tests {
         s.subject.id = "1".into();
         s.subject.name = "John Doe".into();
         s.auth_method = AuthMethod::Certificate;
-        s.working_org = Some(Organization {
+        s.working_org = Some(Box::new(Organization {
             name: "Contoso Ltd".into(),
             ..Organization::default()
-        });
+        }));
         s.usages.push(Usage {
             name: "User".into(),
             activities: vec![],

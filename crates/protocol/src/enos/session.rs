@@ -7,7 +7,7 @@ use idbridge_session::{
 };
 use serde_json::{Map, Value};
 
-use super::{SESSION_EXTRA_PREFIX, USER_EXTRA_PREFIX};
+use super::{SESSION_EXTRA_PREFIX, USER_EXTRA_PREFIX, render};
 use crate::DecodeError;
 use crate::json::{loose_i64, loose_u64, member, opt_str, req_str};
 use crate::netid::{organizations_from_json, usages_from_json};
@@ -60,8 +60,10 @@ pub fn session_from_enos(session: &Value, now: UnixTime) -> Result<Session, Deco
     s.refreshed = refreshed;
     s.idle_timeout = Some(lifetime);
     s.expires_at = refreshed.min(now).saturating_add(lifetime);
-    s.working_org = organization(map, "workingOrganization", "session.workingOrganization")?;
-    s.home_org = organization(map, "residentOrganization", "session.residentOrganization")?;
+    s.working_org =
+        organization(map, "workingOrganization", "session.workingOrganization")?.map(Box::new);
+    s.home_org =
+        organization(map, "residentOrganization", "session.residentOrganization")?.map(Box::new);
 
     let user = member(map, "user")
         .ok_or(DecodeError::MissingField("session.user"))?
@@ -103,8 +105,14 @@ fn fill_user(s: &mut Session, user: &Map<String, Value>) -> Result<(), DecodeErr
     if let Some(extra) = user.get("extra") {
         split_user_extra(s, extra);
     }
+    // A key the renderer writes anyway, with the value it would write, is not kept: at a million
+    // cached sessions the sample's dozen `null`, `false` and `""` keys would be 1 KiB each.
+    let org_id = s.organization().map(|o| render::org_id(&o.id));
     for (key, value) in user {
-        if !USER_KEYS.contains(&key.as_str()) {
+        let key = key.as_str();
+        let rendered_anyway =
+            render::USER_ORDER.contains(&key) && *value == render::default_of(key, org_id.as_ref());
+        if !USER_KEYS.contains(&key) && !rendered_anyway {
             s.extra
                 .insert(format!("{USER_EXTRA_PREFIX}{key}"), value.clone());
         }
@@ -116,7 +124,10 @@ fn fill_user(s: &mut Session, user: &Map<String, Value>) -> Result<(), DecodeErr
 /// their typed fields, other `netid.*` keys to `session.extra`; the rest is kept as it came.
 fn split_user_extra(s: &mut Session, extra: &Value) {
     let Value::Object(map) = extra else {
-        s.extra.insert(USER_EXTRA_KEY, extra.clone());
+        // `null` is what the renderer writes for an absent one.
+        if !extra.is_null() {
+            s.extra.insert(USER_EXTRA_KEY, extra.clone());
+        }
         return;
     };
     let mut rest = Map::new();
@@ -208,11 +219,15 @@ mod tests {
         assert_eq!(s.refreshed, UnixTime(2000));
         assert_eq!(s.expires_at, UnixTime(9200));
         assert_eq!(s.idle_timeout, Some(Duration::from_secs(7200)));
-        assert_eq!(s.working_org.as_ref().unwrap().domain.as_deref(), Some("d"));
-        assert_eq!(s.home_org.as_ref().unwrap().domain, None);
-        assert_eq!(s.extra.get("enos.session.ssoLogin"), Some(&json!(true)));
-        assert_eq!(s.extra.get("enos.user.password_state"), Some(&json!(0.0)));
-        assert_eq!(s.extra.get(USER_EXTRA_KEY), Some(&Value::Null));
+        assert_eq!(
+            s.working_org.as_deref().unwrap().domain.as_deref(),
+            Some("d")
+        );
+        assert_eq!(s.home_org.as_deref().unwrap().domain, None);
+        assert_eq!(s.extra.get("enos.session.ssoLogin"), Some(json!(true)));
+        assert_eq!(s.extra.get("enos.user.password_state"), Some(json!(0.0)));
+        // `user.extra` null is what the renderer writes for none: not kept.
+        assert_eq!(s.extra.get(USER_EXTRA_KEY), None);
     }
 
     #[test]
@@ -279,7 +294,7 @@ mod tests {
         assert_eq!(s.organizations[0].id, "9");
         assert_eq!(
             s.extra.get(USER_EXTRA_KEY),
-            Some(&json!({"favouriteColour": "blue"}))
+            Some(json!({"favouriteColour": "blue"}))
         );
     }
 
@@ -291,7 +306,7 @@ mod tests {
         assert!(s.usages.is_empty());
         assert_eq!(
             s.extra.get(USER_EXTRA_KEY),
-            Some(&json!({"netid.UsageList": 5}))
+            Some(json!({"netid.UsageList": 5}))
         );
     }
 }

@@ -65,16 +65,20 @@ pub fn session_from_login_status(
     if s.usages.iter().any(|u| u.name == ADMIN_USAGE) {
         s.subject.kind = SubjectKind::OrgAdmin;
     }
-    s.working_org = status.organization_name.as_ref().map(|name| Organization {
-        id: s
-            .organizations
-            .iter()
-            .find(|o| &o.name == name)
-            .map(|o| o.id.clone())
-            .unwrap_or_default(),
-        name: name.clone(),
-        ..Organization::default()
-    });
+    s.working_org = status
+        .organization_name
+        .as_ref()
+        .map(|name| Organization {
+            id: s
+                .organizations
+                .iter()
+                .find(|o| &o.name == name)
+                .map(|o| o.id.clone())
+                .unwrap_or_default(),
+            name: name.clone(),
+            ..Organization::default()
+        })
+        .map(Box::new);
     if let Some(image) = &status.image_id {
         s.extra.insert(EXTRA_IMAGE_ID, image.clone());
     }

@@ -69,10 +69,10 @@ fn login_response_maps_to_the_expected_session() {
     assert_eq!(s.subject.phone.as_deref(), Some(""));
     assert_eq!(s.subject.kind, SubjectKind::OrgAdmin);
     assert_eq!(s.auth_method, AuthMethod::Password);
-    let working = s.working_org.as_ref().unwrap();
+    let working = s.working_org.as_deref().unwrap();
     assert_eq!(working.id, "o15578227985571");
     assert_eq!(working.domain.as_deref(), Some("db_portal_test01"));
-    assert_eq!(s.home_org.as_ref().unwrap().domain, None);
+    assert_eq!(s.home_org.as_deref().unwrap().domain, None);
     assert_eq!(s.created, UnixTime(1_562_849_746));
     assert_eq!(s.refreshed, NOW);
     assert_eq!(s.expires_at, UnixTime(1_562_850_052 + 7200));
@@ -94,7 +94,7 @@ fn session_info_response_renders_back_exactly() {
     let s = session_of(SESSION_INFO);
     assert_eq!(
         s.extra.get("enos.user.password_expire_time"),
-        Some(&serde_json::json!(1.601192046E12))
+        Some(serde_json::json!(1.601192046E12))
     );
     assert_eq!(session_info_response(&s, NOW), json(SESSION_INFO));
     assert_eq!(session_json(&s, NOW), json(SESSION_INFO)["session"]);

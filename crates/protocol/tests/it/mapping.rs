@@ -85,11 +85,11 @@ fn enos_to_netid_and_back_keeps_id_name_and_organisation() {
 #[test]
 fn enos_resident_org_joins_the_organisation_list_when_it_differs() {
     let mut enos = enos_session(ENOS_INFO, ENOS_NOW);
-    enos.home_org = Some(Organization {
+    enos.home_org = Some(Box::new(Organization {
         id: "o-home".into(),
         name: "Home Org".into(),
         ..Organization::default()
-    });
+    }));
     let status = login_status_from_session(&enos, 1, ENOS_NOW);
     let orgs = status.organization_list.unwrap();
     assert_eq!(orgs.len(), 1);
@@ -105,7 +105,7 @@ fn netid_sample_maps_to_the_expected_session() {
     assert_eq!(s.subject.id, "1");
     assert_eq!(s.subject.name, "John Doe");
     assert_eq!(s.auth_method, AuthMethod::Certificate);
-    let working = s.working_org.as_ref().unwrap();
+    let working = s.working_org.as_deref().unwrap();
     assert_eq!(
         (working.id.as_str(), working.name.as_str()),
         ("", "Contoso Ltd")

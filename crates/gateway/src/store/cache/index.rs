@@ -1,7 +1,7 @@
 //! The index beside the cache: sessions by subject and live sessions per backend, kept up to
 //! date from moka's removal notifications, so neither needs a scan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Weak};
 
@@ -13,9 +13,14 @@ use super::Entry;
 
 /// What moka's removal notifications keep up to date: sessions by subject, and live counts.
 ///
-/// Each indexed key holds a weak pointer to its entry, and a removal only unindexes the entry it
-/// names: a notification for a replaced or expired entry, delivered after the key was stored
-/// again, leaves the new entry indexed.
+/// Subjects are found by a hash of their id, and each entry by its address: an index entry holds
+/// a weak pointer to its cache entry, which keeps that address from being reused while it is
+/// indexed, and a removal unindexes exactly the entry it names. A notification for a replaced or
+/// expired entry, delivered after the key was stored again, so leaves the new entry indexed.
+/// Two subjects whose ids share a hash share a slot; [`Index::of`] tells them apart.
+///
+/// At a million cached sessions of as many users this costs some 40 bytes a session, where a
+/// map of subject names to maps of session keys cost over 200 (benches/RESULTS.md).
 #[derive(Default)]
 pub(super) struct Index {
     subjects: [Mutex<Subjects>; SHARDS],
@@ -23,57 +28,98 @@ pub(super) struct Index {
     pub(super) live: Mutex<HashMap<Backend, u64>>,
 }
 
-/// Subject id → the keys of its sessions, each with its entry. A map, not a list, per subject:
-/// one subject may hold many sessions (a service account, a user on many devices), and storing
-/// one must not cost a walk through the others.
-type Subjects = HashMap<Arc<str>, HashMap<Arc<str>, Weak<Entry>>>;
+type Subjects = HashMap<u64, Entries>;
+
+/// One subject's entries: most subjects hold one session; a service account or a user on many
+/// devices may hold thousands, and storing one more must not cost a walk through the others.
+/// Boxed, the map keeps every subject's slot at 16 bytes; inline it would make each 56.
+#[allow(clippy::box_collection)]
+enum Entries {
+    One(Weak<Entry>),
+    Many(Box<HashMap<usize, Weak<Entry>>>),
+}
 
 const SHARDS: usize = 16;
 
 // === impl Index ===
 
 impl Index {
-    fn shard(&self, subject: &str) -> &Mutex<Subjects> {
-        &self.subjects[(self.hasher.hash_one(subject) % SHARDS as u64) as usize]
+    /// The shard and slot of `subject`.
+    fn locate(&self, subject: &str) -> (&Mutex<Subjects>, u64) {
+        let hash = self.hasher.hash_one(subject);
+        (&self.subjects[(hash % SHARDS as u64) as usize], hash)
     }
 
     /// `entry` is about to be stored under `key`.
-    pub(super) fn stored(&self, key: &Arc<str>, entry: &Arc<Entry>) {
+    pub(super) fn stored(&self, _key: &Arc<str>, entry: &Arc<Entry>) {
         *self.live.lock().entry(entry.session.backend).or_default() += 1;
-        let subject = entry.session.subject.id.as_str();
-        let mut shard = self.shard(subject).lock();
-        let keys = match shard.get_mut(subject) {
-            Some(keys) => keys,
-            None => shard.entry(Arc::from(subject)).or_default(),
-        };
-        keys.insert(key.clone(), Arc::downgrade(entry));
+        let (shard, hash) = self.locate(&entry.session.subject.id);
+        let weak = Arc::downgrade(entry);
+        match shard.lock().entry(hash) {
+            hash_map::Entry::Vacant(slot) => {
+                slot.insert(Entries::One(weak));
+            }
+            hash_map::Entry::Occupied(mut slot) => slot.get_mut().add(weak),
+        }
     }
 
     /// moka removed `entry` (replaced, expired, evicted or invalidated).
-    pub(super) fn removed(&self, key: &Arc<str>, entry: &Arc<Entry>, _cause: RemovalCause) {
+    pub(super) fn removed(&self, _key: &Arc<str>, entry: &Arc<Entry>, _cause: RemovalCause) {
         if let Some(n) = self.live.lock().get_mut(&entry.session.backend) {
             *n = n.saturating_sub(1);
         }
-        let subject = entry.session.subject.id.as_str();
-        let mut shard = self.shard(subject).lock();
-        if let Some(keys) = shard.get_mut(subject) {
-            if keys
-                .get(key)
-                .is_some_and(|w| Weak::as_ptr(w) == Arc::as_ptr(entry))
-            {
-                keys.remove(key);
+        let (shard, hash) = self.locate(&entry.session.subject.id);
+        let mut shard = shard.lock();
+        let emptied = match shard.get_mut(&hash) {
+            Some(Entries::One(weak)) => Weak::as_ptr(weak) == Arc::as_ptr(entry),
+            Some(Entries::Many(many)) => {
+                many.remove(&address(entry));
+                many.is_empty()
             }
-            if keys.is_empty() {
-                shard.remove(subject);
-            }
+            None => false,
+        };
+        if emptied {
+            shard.remove(&hash);
         }
     }
 
+    /// The live entries of `subject`; where one key was stored again and its old entry's
+    /// removal is still on its way, only the later entry.
     pub(super) fn of(&self, subject: &str) -> Vec<Arc<Entry>> {
-        let shard = self.shard(subject).lock();
-        shard
-            .get(subject)
-            .map(|keys| keys.values().filter_map(Weak::upgrade).collect())
-            .unwrap_or_default()
+        let (shard, hash) = self.locate(subject);
+        let mut found: Vec<Arc<Entry>> = match shard.lock().get(&hash) {
+            Some(Entries::One(weak)) => weak.upgrade().into_iter().collect(),
+            Some(Entries::Many(many)) => many.values().filter_map(Weak::upgrade).collect(),
+            None => Vec::new(),
+        };
+        found.retain(|e| e.session.subject.id == subject);
+        found.sort_by(|a, b| {
+            (a.session.id.expose(), b.confirmed).cmp(&(b.session.id.expose(), a.confirmed))
+        });
+        found.dedup_by(|later, earlier| later.session.id == earlier.session.id);
+        found
     }
+}
+
+// === impl Entries ===
+
+impl Entries {
+    fn add(&mut self, weak: Weak<Entry>) {
+        match self {
+            Self::Many(many) => {
+                many.insert(Weak::as_ptr(&weak) as usize, weak);
+            }
+            Self::One(first) => {
+                let first = std::mem::replace(first, Weak::new());
+                *self = Self::Many(Box::new(HashMap::from([
+                    (Weak::as_ptr(&first) as usize, first),
+                    (Weak::as_ptr(&weak) as usize, weak),
+                ])));
+            }
+        }
+    }
+}
+
+fn address(entry: &Arc<Entry>) -> usize {
+    Arc::as_ptr(entry) as usize
 }

@@ -44,17 +44,17 @@ fn full() -> Session {
     s.subject.email = Some("asa@example.com".into());
     s.subject.phone = Some(String::new());
     s.subject.kind = SubjectKind::OrgOwner;
-    s.working_org = Some(Organization {
+    s.working_org = Some(Box::new(Organization {
         id: "o1".into(),
         name: "Work".into(),
         domain: Some("work.example".into()),
         ..Organization::default()
-    });
-    s.home_org = Some(Organization {
+    }));
+    s.home_org = Some(Box::new(Organization {
         id: "o2".into(),
         name: "Home".into(),
         ..Organization::default()
-    });
+    }));
     s.organizations = vec![
         Organization {
             id: "9".into(),
