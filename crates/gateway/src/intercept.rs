@@ -202,10 +202,7 @@ impl Runtime {
             facts.throttled = Some("lookup_address");
         }
         facts.cache = Some(how);
-        self.metrics
-            .cache_lookups
-            .with_label_values(&[how.as_str()])
-            .inc();
+        self.metrics.lookup(how);
         found.map(|session| (session, named.token))
     }
 

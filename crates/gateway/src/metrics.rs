@@ -4,6 +4,10 @@
 //! Label values come from small closed sets (faces, operations, outcomes), never from request
 //! data, so the series count stays bounded whatever clients send.
 
+mod requests;
+
+pub use requests::{FaceLabel, OpLabel, RequestSeries};
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -23,6 +27,9 @@ pub struct Metrics {
     pub upstream_requests: IntCounterVec,
     pub upstream_duration: HistogramVec,
     pub cache_lookups: IntCounterVec,
+    /// `cache_lookups`' handles, one per [`crate::store::Lookup`], resolved once: a cache hit
+    /// counts itself without hashing its label.
+    lookups: [IntCounter; crate::store::Lookup::ALL.len()],
     pub sessions: IntGaugeVec,
     pub logins: IntCounterVec,
     pub tokens_issued: IntCounterVec,
@@ -115,6 +122,11 @@ impl Metrics {
                 registry.register(Box::new(h.clone()))?;
                 Ok(h)
             };
+        let cache_lookups = counter(
+            "idbridge_cache_lookups_total",
+            "Session cache lookups by result (hit, miss, stale, coalesced, refused, shared).",
+            &["result"],
+        )?;
         let metrics = Self {
             requests: counter(
                 "idbridge_requests_total",
@@ -136,11 +148,9 @@ impl Metrics {
                 "Duration of the gateway's own backend calls.",
                 &["backend", "operation"],
             )?,
-            cache_lookups: counter(
-                "idbridge_cache_lookups_total",
-                "Session cache lookups by result (hit, miss, stale, coalesced).",
-                &["result"],
-            )?,
+            cache_lookups: cache_lookups.clone(),
+            lookups: crate::store::Lookup::ALL
+                .map(|result| cache_lookups.with_label_values(&[result.as_str()])),
             sessions: gauge(
                 "idbridge_sessions",
                 "Live cached sessions by backend.",
@@ -236,9 +246,6 @@ impl Metrics {
     /// (`idbridge_requests_total`, the latency histograms) appear with their first request: their
     /// label product would be hundreds of series that mostly never occur.
     pub fn prime(&self, faces: &[&str], backends: &[&str]) {
-        for result in crate::store::Lookup::ALL {
-            self.cache_lookups.with_label_values(&[result.as_str()]);
-        }
         for result in TOKEN_RESULTS {
             self.tokens_verified.with_label_values(&[result]);
         }
@@ -261,6 +268,17 @@ impl Metrics {
                         .with_label_values(&[backend, op, outcome]);
                 }
             }
+        }
+    }
+
+    /// Counts one session cache lookup.
+    pub fn lookup(&self, result: crate::store::Lookup) {
+        let i = crate::store::Lookup::ALL
+            .iter()
+            .position(|r| *r == result)
+            .unwrap_or(0);
+        if let Some(c) = self.lookups.get(i) {
+            c.inc();
         }
     }
 

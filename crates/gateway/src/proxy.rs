@@ -22,6 +22,7 @@ use crate::face::unified::{identity_headers, json_error};
 use crate::face::{Intent, Op, Request, RouteInput, credential_from};
 use crate::headers;
 use crate::intercept::Facts;
+use crate::metrics::{FaceLabel, OpLabel};
 use crate::reply::{Outcome, Reply};
 use crate::router::Target;
 use crate::runtime::{Runtime, UNIFIED};
@@ -288,17 +289,16 @@ impl ProxyHttp for GatewayProxy {
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let (face, op) = match ctx.target {
-            Target::Face { face, op } => (ctx.runtime.face(face).name(), op.as_str()),
-            Target::Proxy { .. } => ("proxy", "passthrough"),
-            Target::App(_) => ("app", "passthrough"),
-            Target::Document(_) => ("document", "get"),
-            Target::NotFound => ("none", "none"),
+            Target::Face { face, op } => (FaceLabel::Face(face), OpLabel::Op(op)),
+            Target::Proxy { .. } => (FaceLabel::Proxy, OpLabel::Passthrough),
+            Target::App(_) => (FaceLabel::App, OpLabel::Passthrough),
+            Target::Document(_) => (FaceLabel::Document, OpLabel::Get),
+            Target::NotFound => (FaceLabel::None, OpLabel::None),
             Target::Refused { face, .. } => (
-                face.map_or("none", |f| ctx.runtime.face(f).name()),
-                "refused",
+                face.map_or(FaceLabel::None, FaceLabel::Face),
+                OpLabel::Refused,
             ),
         };
-        let backend = ctx.facts.backend.map_or("none", |b| b.as_str());
         // A proxied request that failed before any answer got an error answer of ours.
         let outcome = ctx.outcome.unwrap_or(if e.is_some() {
             Outcome::UpstreamError
@@ -306,20 +306,16 @@ impl ProxyHttp for GatewayProxy {
             Outcome::Ok
         });
         let elapsed = ctx.started.elapsed();
-        let m = &ctx.runtime.metrics;
-        m.requests
-            .with_label_values(&[face, backend, op, outcome.as_str()])
-            .inc();
-        m.request_duration
-            .with_label_values(&[face, op])
-            .observe(elapsed.as_secs_f64());
+        let series = &ctx.runtime.requests;
+        let backend = ctx.facts.backend;
+        series.record(face, backend, op, outcome, elapsed.as_secs_f64());
         access_log::record(&access_log::Entry {
             request_id: &ctx.request_id,
             method: session.req_header().method.as_str(),
             path: session.req_header().uri.path(),
-            face,
-            backend,
-            operation: op,
+            face: series.face_name(face),
+            backend: backend.map_or("none", |b| b.as_str()),
+            operation: op.as_str(),
             outcome: outcome.as_str(),
             cache: ctx.facts.cache.map(|c| c.as_str()),
             status,

@@ -16,7 +16,7 @@ use crate::face::unified::UnifiedFace;
 use crate::face::unified_soap::UnifiedSoapFace;
 use crate::face::{Face, PathMatch};
 use crate::memo::Memo;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestSeries};
 use crate::router::Router;
 use crate::store::{LocalStore, RedisStore, SessionStore, StoreError};
 use crate::tls::UpstreamTls;
@@ -49,6 +49,8 @@ pub struct Runtime {
     pub store: Arc<dyn SessionStore>,
     pub tokens: Arc<Tokens>,
     pub metrics: Metrics,
+    /// This configuration's per-request series, resolved once per label combination.
+    pub requests: RequestSeries,
     /// Limits on what clients send to intercepted calls.
     pub client_limits: Limits,
     /// Limits on what backends answer.
@@ -184,6 +186,8 @@ impl Runtime {
         let faces: Vec<&str> = router.faces().iter().map(|f| f.name()).collect();
         let names: Vec<&str> = backends.iter().map(|b| b.name().as_str()).collect();
         metrics.prime(&faces, &names);
+        let configured: Vec<Backend> = backends.iter().map(|b| b.name()).collect();
+        let requests = RequestSeries::new(&metrics, &faces, &configured);
         Ok(Self {
             client_limits: Limits {
                 max_body: config.limits.max_body_bytes,
@@ -201,6 +205,7 @@ impl Runtime {
             store,
             tokens,
             metrics,
+            requests,
         })
     }
 
