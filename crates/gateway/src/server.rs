@@ -20,6 +20,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Fds, ListenFds};
 use pingora::services::Service as _;
@@ -37,6 +38,14 @@ use crate::tls::{self, ListenerCert};
 
 /// How often endpoints are resolved again and backends probed for `idbridge_backend_up`.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
+
+/// Bytes a client connection's writes gather before a send. Pingora's default (1460, one MSS)
+/// split every answer whose head and body pass it in two sends, the head and then the body: a Net
+/// iD SOAP status answer (1.6 KiB with the demo's session) left in two `sendto`s, now in one
+/// (strace). Pingora only holds back bodies of known length,
+/// and sends them when complete, so a larger buffer delays no streamed answer; it costs its size
+/// per open connection, beside the 64 KiB read buffer.
+const CLIENT_WRITE_BUFFER: usize = 8 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -109,13 +118,17 @@ impl RunningGateway {
         let mut service = Service::new("idbridge".to_owned(), Guard::new(proxy, limits, metrics));
         let addr = plain.map(|(listener, addr)| {
             fds.add(addr.to_string(), listener.into_raw_fd());
-            service.add_tcp(&addr.to_string());
+            service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(buffers()));
             addr
         });
         let (tls_addr, listener_cert) = match tls {
             Some(((listener, addr), (settings, cert))) => {
                 fds.add(addr.to_string(), listener.into_raw_fd());
-                service.add_tls_with_settings(&addr.to_string(), None, settings);
+                service.add_listener(
+                    ListenerConfig::tcp(addr.to_string())
+                        .tls(settings)
+                        .l4_buffer(buffers()),
+                );
                 state
                     .load()
                     .metrics
@@ -279,4 +292,9 @@ async fn refresh_loop(state: Arc<ArcSwap<Runtime>>, mut stop: watch::Receiver<bo
             _ = stop.changed() => return,
         }
     }
+}
+
+/// The client listeners' socket buffers: Pingora's read buffer, a larger write buffer.
+fn buffers() -> L4BufferSettings {
+    L4BufferSettings::default().write(CLIENT_WRITE_BUFFER)
 }
