@@ -243,7 +243,8 @@ impl Answer {
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::NativeLogin { outcome, .. } => match outcome {
-                LoginOutcome::Success => Outcome::Ok,
+                // Step 1 of a Net iD login went as it should: it is no refusal.
+                LoginOutcome::Success | LoginOutcome::Challenged => Outcome::Ok,
                 LoginOutcome::Error => Outcome::UpstreamError,
                 _ => Outcome::Rejected,
             },

@@ -184,4 +184,15 @@ async fn both_steps_log_in_through_every_face() {
         metrics.contains(r#"idbridge_logins_total{backend="netid",outcome="success"} 4"#),
         "{metrics}"
     );
+    // A challenge is a step that went as it should, not a refusal.
+    for face in ["netid_rest", "netid_soap"] {
+        let ok = format!(
+            r#"idbridge_requests_total{{backend="netid",face="{face}",operation="login",outcome="ok"}} 2"#
+        );
+        assert!(metrics.contains(&ok), "{ok}\n{metrics}");
+    }
+    assert!(
+        !metrics.contains(r#"operation="login",outcome="rejected""#),
+        "{metrics}"
+    );
 }
