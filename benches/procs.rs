@@ -226,19 +226,25 @@ level = "info"
 }
 
 /// The bare Pingora proxy (`idbridge-bare-proxy`, beside `idbridge` in the same target
-/// directory) on a free port in front of `upstream`; its log goes to `dir/bare.log`.
+/// directory) on a free port in front of `upstream`, answering `/session-info.json` itself with
+/// `static_body`; its log goes to `dir/bare.log`.
 pub fn bare_proxy(
     idbridge: &Path,
     dir: &Path,
     upstream: SocketAddr,
+    static_body: &[u8],
 ) -> anyhow::Result<(Proc, String)> {
     let binary = idbridge.with_file_name("idbridge-bare-proxy");
     let port = free_port()?;
+    let body = dir.join("bare-session-info.json");
+    std::fs::write(&body, static_body)?;
     let child = Command::new(&binary)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--upstream")
         .arg(upstream.to_string())
+        .arg("--body")
+        .arg(&body)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("bare.log"))?)
         .spawn()

@@ -4,13 +4,19 @@
 //! pool of 256). `make bench` puts it beside nginx and idbridge's pass-through, so what idbridge
 //! adds to Pingora and what Pingora costs against nginx are two separate figures.
 //!
-//!     idbridge-bare-proxy --listen 127.0.0.1:8090 --upstream 127.0.0.1:18081
+//! With `--body FILE` it also answers `GET /session-info.json` itself with the file's bytes, from
+//! `request_filter`, as idbridge answers a cache hit: the floor under idbridge's cache hits, as
+//! (f), nginx serving the same bytes, is nginx's.
+//!
+//!     idbridge-bare-proxy --listen 127.0.0.1:8090 --upstream 127.0.0.1:18081 [--body FILE]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use clap::Parser;
+use pingora::http::ResponseHeader;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::server::configuration::ServerConf;
@@ -23,17 +29,39 @@ struct Cli {
     listen: SocketAddr,
     #[arg(long)]
     upstream: SocketAddr,
+    /// Answer `GET /session-info.json` with this file's bytes instead of proxying it.
+    #[arg(long)]
+    body: Option<std::path::PathBuf>,
 }
 
 struct Bare {
     upstream: SocketAddr,
+    body: Option<Bytes>,
 }
+
+/// The path `--body` answers.
+const BODY_PATH: &str = "/session-info.json";
 
 #[async_trait]
 impl ProxyHttp for Bare {
     type CTX = ();
 
     fn new_ctx(&self) -> Self::CTX {}
+
+    async fn request_filter(&self, session: &mut Session, _ctx: &mut ()) -> pingora::Result<bool> {
+        let Some(body) = self.body.clone() else {
+            return Ok(false);
+        };
+        if session.req_header().uri.path() != BODY_PATH {
+            return Ok(false);
+        }
+        let mut resp = ResponseHeader::build(200, Some(2))?;
+        resp.insert_header("content-type", "application/json")?;
+        resp.insert_header("content-length", body.len().to_string())?;
+        session.write_response_header(Box::new(resp), false).await?;
+        session.write_response_body(Some(body), true).await?;
+        Ok(true)
+    }
 
     async fn upstream_peer(
         &self,
@@ -54,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         &conf,
         Bare {
             upstream: cli.upstream,
+            body: cli.body.map(std::fs::read).transpose()?.map(Bytes::from),
         },
     );
     let mut service = Service::new("bare".to_owned(), proxy);

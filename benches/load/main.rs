@@ -186,7 +186,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         .to_owned();
     let nginx = procs::nginx(&dir, &tls, enos.local_addr(), &info)?;
     eprintln!("nginx on {} (pid {})", nginx.base, nginx.proc.pid());
-    let bare = procs::bare_proxy(&binary, &dir, enos.local_addr())?;
+    let bare = procs::bare_proxy(&binary, &dir, enos.local_addr(), &info)?;
     eprintln!("bare Pingora proxy on {} (pid {})", bare.1, bare.0.pid());
 
     // Net iD sessions for the status scenarios: a session is reused only once its call is
@@ -347,6 +347,19 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                         after: after.into(),
                     })
                 },
+                cycled: None,
+            },
+        },
+        Scenario {
+            key: "p-hit",
+            what: "bare Pingora answering the bytes of (d) itself (request_filter)",
+            server: vec![bare.0.pid()],
+            call: Call {
+                method: "GET",
+                url: format!("{}/session-info.json", bare.1),
+                headers: Vec::new(),
+                body: String::new(),
+                counted: None,
                 cycled: None,
             },
         },
