@@ -363,14 +363,14 @@ fn secrets_stay_out_of_errors_and_debug() {
 }
 
 // The renderers serialise borrowed structs; the tests compare their JSON.
-fn session_view(s: &Session, now: UnixTime) -> Value {
+pub(crate) fn session_view(s: &Session, now: UnixTime) -> Value {
     serde_json::to_value(rendered::session_view(s, now)).unwrap()
 }
 
-fn session_response(s: &Session, now: UnixTime) -> Value {
+pub(crate) fn session_response(s: &Session, now: UnixTime) -> Value {
     serde_json::to_value(rendered::session_response(s, now)).unwrap()
 }
 
-fn login_response(s: &Session, token: &str, expires_in: u64, now: UnixTime) -> Value {
+pub(crate) fn login_response(s: &Session, token: &str, expires_in: u64, now: UnixTime) -> Value {
     serde_json::to_value(rendered::login_response(s, token, expires_in, now)).unwrap()
 }

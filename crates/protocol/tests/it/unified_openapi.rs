@@ -6,13 +6,14 @@
 use idbridge_protocol::Limits;
 use idbridge_protocol::enos::{EnosReply, decode_response, session_from_enos};
 use idbridge_protocol::netid::{rest, session_from_login_status};
-use idbridge_protocol::unified::json as rendered;
 use idbridge_protocol::unified::json::{
     decode_login_request, error_body, logout_response, openapi,
 };
 use idbridge_session::{Session, SessionId, UnixTime};
 use jsonschema::Validator;
 use serde_json::{Value, json};
+
+use crate::unified_json::{login_response, session_response, session_view};
 
 const ENOS_LOGIN: &str = include_str!("../data/enos-login-response.json");
 const ENOS_INFO: &str = include_str!("../data/enos-session-info-response.json");
@@ -327,17 +328,4 @@ fn refs_resolve_and_response_schemas_are_exact() {
         required.sort_unstable();
         assert_eq!(props, required, "{name}: every property is required");
     }
-}
-
-// The renderers serialise borrowed structs; the tests compare their JSON.
-fn session_view(s: &Session, now: UnixTime) -> Value {
-    serde_json::to_value(rendered::session_view(s, now)).unwrap()
-}
-
-fn session_response(s: &Session, now: UnixTime) -> Value {
-    serde_json::to_value(rendered::session_response(s, now)).unwrap()
-}
-
-fn login_response(s: &Session, token: &str, expires_in: u64, now: UnixTime) -> Value {
-    serde_json::to_value(rendered::login_response(s, token, expires_in, now)).unwrap()
 }
