@@ -10,7 +10,7 @@
 //! session for an entry's whole life. Memory is bounded by bytes (the parts, plus the session
 //! allocation a `Weak` pins once the session itself is gone), not by entries.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
@@ -23,12 +23,12 @@ pub type Parts = Arc<[Bytes]>;
 #[derive(Clone, Default)]
 pub struct Memo {
     shared: Option<Arc<Shared>>,
-    face: u8,
+    face: u32,
 }
 
 struct Shared {
-    cache: moka::sync::Cache<(usize, u8), Kept>,
-    faces: AtomicU8,
+    cache: moka::sync::Cache<(usize, u32), Kept>,
+    faces: AtomicU32,
 }
 
 #[derive(Clone)]
@@ -64,7 +64,7 @@ impl Memo {
                         u32::try_from(bytes).unwrap_or(u32::MAX)
                     })
                     .build(),
-                faces: AtomicU8::new(0),
+                faces: AtomicU32::new(0),
             })
         });
         Self { shared, face: 0 }

@@ -42,9 +42,9 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// Bytes a client connection's writes gather before a send. Pingora's default (1460, one MSS)
 /// split every answer whose head and body pass it in two sends, the head and then the body: a Net
 /// iD SOAP status answer (1.6 KiB with the demo's session) left in two `sendto`s, now in one
-/// (strace). Pingora only holds back bodies of known length,
-/// and sends them when complete, so a larger buffer delays no streamed answer; it costs its size
-/// per open connection, beside the 64 KiB read buffer.
+/// (strace). Pingora only holds back bodies of known length, and sends them when complete, so a
+/// larger buffer delays no streamed answer; it costs its size per open connection, beside the
+/// 64 KiB read buffer.
 const CLIENT_WRITE_BUFFER: usize = 8 * 1024;
 
 #[derive(Debug, thiserror::Error)]

@@ -105,8 +105,8 @@ fn fill_user(s: &mut Session, user: &Map<String, Value>) -> Result<(), DecodeErr
     if let Some(extra) = user.get("extra") {
         split_user_extra(s, extra);
     }
-    // A key the renderer writes anyway, with the value it would write, is not kept: at a million
-    // cached sessions the sample's dozen `null`, `false` and `""` keys would be 1 KiB each.
+    // A key the renderer writes anyway, with the value it would write, is not kept: the sample's
+    // dozen `null`, `false` and `""` keys took about 1 KiB of every cached session.
     let org_id = s.organization().map(|o| render::org_id(&o.id));
     for (key, value) in user {
         let key = key.as_str();
