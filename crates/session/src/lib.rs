@@ -14,7 +14,7 @@ mod time;
 
 pub use id::SessionId;
 pub use model::{
-    Activity, AuthMethod, Backend, BackendNameError, Extra, Organization, Session, Subject,
-    SubjectKind, Usage,
+    Activity, AuthMethod, Backend, BackendNameError, Extra, ExtraValue, Organization, Session,
+    Subject, SubjectKind, Usage,
 };
 pub use time::UnixTime;

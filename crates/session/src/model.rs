@@ -102,6 +102,23 @@ pub struct Usage {
 #[derive(Clone, PartialEq, Default)]
 pub struct Extra(Vec<(Arc<str>, Json)>);
 
+/// An attribute's value as [`Extra::with_prefix`] finds it, parsed on demand.
+#[derive(Clone, Copy)]
+pub struct ExtraValue<'a>(&'a Json);
+
+impl ExtraValue<'_> {
+    pub fn value(&self) -> Value {
+        self.0.value()
+    }
+}
+
+impl fmt::Debug for ExtraValue<'_> {
+    /// Nothing of the value: it may be personal data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExtraValue(..)")
+    }
+}
+
 /// One value as compact JSON text. Everything stored came from parsing JSON (within serde_json's
 /// nesting limit) and prints back to the same text, so reading it back cannot fail; if it ever
 /// did, the value reads as `null`.
@@ -371,6 +388,19 @@ impl Extra {
         self.0.iter().map(|(k, v)| (k.as_ref(), v.value()))
     }
 
+    /// The attributes whose keys start with `prefix`, in key order and with `prefix` taken off.
+    /// Keys are sorted, so they are found by a binary search, and a value is parsed only when
+    /// asked for ([`ExtraValue::value`]).
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, ExtraValue<'a>)> + 'a {
+        let start = self.0.partition_point(|(k, _)| k.as_ref() < prefix);
+        self.0[start..]
+            .iter()
+            .map_while(move |(k, v)| Some((k.strip_prefix(prefix)?, ExtraValue(v))))
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -497,6 +527,17 @@ mod tests {
         }
         let object = extra.get("k8").unwrap().to_string();
         assert_eq!(object, r#"{"b":1,"a":[1,{"z":null}]}"#, "key order kept");
+        let mut found = extra
+            .with_prefix("k")
+            .map(|(k, v)| (k.to_owned(), v.value()));
+        assert_eq!(found.next(), Some(("0".to_owned(), json!(null))));
+        assert_eq!(found.count(), values.len() - 1);
+        extra.insert("j", 1);
+        extra.insert("l", 2);
+        assert_eq!(extra.with_prefix("k8").count(), 1);
+        assert_eq!(extra.with_prefix("m").count(), 0);
+        assert_eq!(extra.remove("j"), Some(json!(1)));
+        assert_eq!(extra.remove("l"), Some(json!(2)));
         assert_eq!(extra.insert("k1", false), Some(json!(true)));
         assert_eq!(extra.remove("k1"), Some(json!(false)));
         assert_eq!(extra.len(), values.len() - 1);

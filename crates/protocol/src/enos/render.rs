@@ -129,10 +129,8 @@ pub(crate) fn session_value(session: &Session, _now: UnixTime, shape: UserShape)
     };
     map.insert("id".into(), id);
     map.insert("user".into(), user_json(session, shape));
-    for (key, value) in session.extra.iter() {
-        if let Some(key) = key.strip_prefix(SESSION_EXTRA_PREFIX) {
-            map.entry(key).or_insert_with(|| value.clone());
-        }
+    for (key, value) in session.extra.with_prefix(SESSION_EXTRA_PREFIX) {
+        map.entry(key).or_insert_with(|| value.value());
     }
     Value::Object(map)
 }
@@ -170,11 +168,9 @@ fn user_json(session: &Session, shape: UserShape) -> Value {
         };
         user.insert(key.into(), value);
     }
-    for (key, value) in session.extra.iter() {
-        if let Some(key) = key.strip_prefix(USER_EXTRA_PREFIX)
-            && !(login && INFO_ONLY_USER_KEYS.contains(&key))
-        {
-            user.entry(key).or_insert_with(|| value.clone());
+    for (key, value) in session.extra.with_prefix(USER_EXTRA_PREFIX) {
+        if !(login && INFO_ONLY_USER_KEYS.contains(&key)) {
+            user.entry(key).or_insert_with(|| value.value());
         }
     }
     Value::Object(user)
@@ -198,10 +194,8 @@ pub(super) fn default_of(key: &str, org_id: Option<&Value>) -> Value {
 /// EnOS's "Other user information" map: what EnOS itself sent, plus any Net iD data.
 fn user_extra(session: &Session) -> Value {
     let mut netid = Map::new();
-    for (key, value) in session.extra.iter() {
-        if key.starts_with(NETID_PREFIX) {
-            netid.insert(key.to_owned(), value.clone());
-        }
+    for (key, value) in session.extra.with_prefix(NETID_PREFIX) {
+        netid.insert(format!("{NETID_PREFIX}{key}"), value.value());
     }
     if !session.usages.is_empty() {
         netid.insert(NETID_USAGES.into(), usages_to_json(&session.usages));
