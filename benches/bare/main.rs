@@ -1,7 +1,6 @@
 //! The substrate's floor: a bare Pingora reverse proxy, the `ProxyHttp` example with only
 //! `upstream_peer`, built from the same Pingora as idbridge and run the way idbridge runs it
-//! (the service on a multi-threaded tokio runtime, one thread per core, an upstream keep-alive
-//! pool of 256). `make bench` puts it beside nginx and idbridge's pass-through, so what idbridge
+//! (one thread per core on Pingora's no-steal runtime, an upstream keep-alive pool of 256). `make bench` puts it beside nginx and idbridge's pass-through, so what idbridge
 //! adds to Pingora and what Pingora costs against nginx are two separate figures.
 //!
 //! With `--body FILE` it also answers `GET /session-info.json` itself with the file's bytes, from
@@ -32,6 +31,10 @@ struct Cli {
     /// Answer `GET /session-info.json` with this file's bytes instead of proxying it.
     #[arg(long)]
     body: Option<std::path::PathBuf>,
+    /// Serve on tokio's work-stealing scheduler, as idbridge does with `server.work_stealing`;
+    /// by default each thread keeps its connections (Pingora's no-steal runtime), as idbridge.
+    #[arg(long)]
+    work_stealing: bool,
 }
 
 struct Bare {
@@ -87,13 +90,20 @@ fn main() -> anyhow::Result<()> {
     );
     let mut service = Service::new("bare".to_owned(), proxy);
     service.add_tcp(&cli.listen.to_string());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    let serve = async move {
         let (_stop, watch) = tokio::sync::watch::channel(false);
         eprintln!("bare Pingora proxy on {} → {}", cli.listen, cli.upstream);
         service.start_service(None, watch, 1).await;
-    });
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = if cli.work_stealing {
+        pingora_runtime::Runtime::new_steal(threads, "bare")
+    } else {
+        pingora_runtime::Runtime::new_no_steal(threads, "bare")
+    };
+    // Spawned, not run here: a no-steal runtime's threads drive it, and their own handles are
+    // what Pingora hands each accepted connection to.
+    let handle = runtime.get_handle();
+    handle.block_on(handle.spawn(serve))?;
     Ok(())
 }

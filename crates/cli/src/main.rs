@@ -117,11 +117,19 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Run { config: file } => match load(file.clone()) {
-            Ok(config) => report(run_async(&config.log.clone(), run(config, file))),
+            Ok(config) => report(run_async(
+                &config.log.clone(),
+                caller_threads(&config),
+                run(config, file),
+            )),
             Err(code) => code,
         },
         Command::Demo { tls, tls_ca } => match load(None) {
-            Ok(config) => report(run_async(&config.log.clone(), demo(config, tls, tls_ca))),
+            Ok(config) => report(run_async(
+                &config.log.clone(),
+                caller_threads(&config),
+                demo(config, tls, tls_ca),
+            )),
             Err(code) => code,
         },
         Command::NetidLogin(login) => match tokio::runtime::Builder::new_current_thread()
@@ -142,7 +150,7 @@ fn main() -> ExitCode {
                 level: "info".into(),
                 access_sample: 1,
             };
-            report(run_async(&log, sim(enos, netid, tls)))
+            report(run_async(&log, None, sim(enos, netid, tls)))
         }
     }
 }
@@ -169,14 +177,27 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// The worker threads of the command's runtime when it serves client connections too
+/// (`server.work_stealing`) and `server.threads` names a number; otherwise tokio's default, one
+/// per core (`TOKIO_WORKER_THREADS` sets another).
+fn caller_threads(config: &Config) -> Option<usize> {
+    let server = &config.server;
+    (server.work_stealing && server.threads > 0).then_some(server.threads)
+}
+
 fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(
     log: &LogConfig,
+    threads: Option<usize>,
     f: F,
 ) -> anyhow::Result<()> {
     // Dropped when the command returns, the access log first (it writes into the other):
     // each writes out what is still queued.
     let (_flush_on_exit, _access_on_exit) = init_logging(log);
-    tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        runtime.worker_threads(n);
+    }
+    runtime
         .enable_all()
         .build()
         .context("starting the async runtime")?

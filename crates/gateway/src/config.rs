@@ -237,6 +237,14 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The cap on open client connections and their deadlines ([`crate::conn`]).
     pub connections: ConnLimits,
+    /// Threads that serve client connections; 0 is one per core. Read at the process's first
+    /// start ([`crate::server`]).
+    pub threads: usize,
+    /// Serve client connections on the caller's runtime (the CLI's is tokio's work-stealing
+    /// scheduler, with `threads` workers) instead of threads that each keep the connections they
+    /// accepted (Pingora's no-steal runtime, the default: less CPU per request, measured in
+    /// benches/RESULTS.md).
+    pub work_stealing: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -136,10 +136,12 @@ impl Runtime {
         if old.server.listen != new.server.listen
             || old.server.admin_listen != new.server.admin_listen
             || old.server.connections != new.server.connections
+            || (old.server.threads, old.server.work_stealing)
+                != (new.server.threads, new.server.work_stealing)
             || tls_listener(&old.server) != tls_listener(&new.server)
         {
             restart_needed.push(
-                "server.* (listeners, client certificate settings, connection limits) changed: restart to apply"
+                "server.* (listeners, client certificate settings, connection limits, threads) changed: restart to apply"
                     .to_owned(),
             );
         }

@@ -9,12 +9,17 @@
 //! [`ListenerCert`] that a reload re-reads, so new handshakes get the new certificate while open
 //! connections carry on.
 //!
+//! Client connections are served, by default, on threads of their own ([`ProxyThreads`], made at
+//! the first start in the process and kept), each keeping the connections it accepted: Pingora's
+//! no-steal runtime. With `server.work_stealing` they are served on the caller's runtime, as is
+//! everything else (the admin listener, the background refresh, the store's connections).
+//!
 //! Endpoints are resolved before the gateway accepts, and again every [`REFRESH_EVERY`] in the
 //! background, together with the backend probe: no request ever waits for DNS.
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::IntoRawFd;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -46,6 +51,47 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// larger buffer delays no streamed answer; it costs its size per open connection, beside the
 /// 64 KiB read buffer.
 const CLIENT_WRITE_BUFFER: usize = 8 * 1024;
+
+/// The threads that serve client connections when they do not steal work: one set per process.
+///
+/// Pingora's no-steal runtime is a current-thread tokio runtime per thread, whose handles it keeps
+/// in a process-wide table for `current_handle`; a dropped one would leave that table pointing at
+/// runtimes that are gone, so it is made once and never dropped. Measured on two cores (the
+/// 2026-12-03 runtime section of benches/RESULTS.md), it served cache hits with less CPU per
+/// request than tokio's work-stealing scheduler, and pass-through about the same.
+struct ProxyThreads {
+    threads: usize,
+    runtime: pingora_runtime::Runtime,
+}
+
+static PROXY_THREADS: OnceLock<ProxyThreads> = OnceLock::new();
+
+impl ProxyThreads {
+    /// The process's proxy threads, `threads` of them (0: one per core) when this is the first
+    /// call. A later gateway in the same process (tests, an in-process restart) shares them, and
+    /// is told so when it asked for another number.
+    fn get(threads: usize) -> &'static Self {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let made = PROXY_THREADS.get_or_init(|| {
+            tracing::info!(threads, "proxy threads started, without work stealing");
+            Self {
+                threads,
+                runtime: pingora_runtime::Runtime::new_no_steal(threads, "idbridge-proxy"),
+            }
+        });
+        if made.threads != threads {
+            tracing::warn!(
+                threads = made.threads,
+                "server.threads takes effect when the process starts: this gateway runs on \
+                 the proxy threads already made"
+            );
+        }
+        made
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -141,8 +187,14 @@ impl RunningGateway {
         };
         let fds: ListenFds = Arc::new(parking_lot::Mutex::new(fds));
         let main_watch = watch.clone();
-        let main =
-            tokio::spawn(async move { service.start_service(Some(fds), main_watch, 1).await });
+        let serve = async move { service.start_service(Some(fds), main_watch, 1).await };
+        let main = match &state.load().config.server {
+            s if s.work_stealing => tokio::spawn(serve),
+            s => ProxyThreads::get(s.threads)
+                .runtime
+                .get_handle()
+                .spawn(serve),
+        };
 
         let admin = tokio::spawn(serve_admin(admin_listener, state.clone(), watch.clone()));
         let probe = tokio::spawn(refresh_loop(state.clone(), watch));

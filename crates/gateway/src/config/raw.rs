@@ -57,6 +57,8 @@ pub struct RawServer {
     pub header_timeout: Option<Leaf>,
     pub keepalive_timeout: Option<Leaf>,
     pub body_timeout: Option<Leaf>,
+    pub threads: Option<Leaf>,
+    pub work_stealing: Option<Leaf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -49,6 +49,8 @@ pub fn config(tree: Node, kinds: &Kinds) -> Result<Config, ConfigError> {
             server.keepalive_timeout,
             server.body_timeout,
         ),
+        threads: c.number("server.threads", server.threads, 0, 0, 1024) as usize,
+        work_stealing: c.boolean("server.work_stealing", server.work_stealing, false),
     };
     c.listeners_differ(&server);
     let backends = c.backends(root.backends, kinds);

@@ -121,6 +121,14 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// Sets `key` unless the test has set it.
+    pub fn set_default(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env
+            .entry(Config::env_name(key))
+            .or_insert_with(|| value.into());
+        self
+    }
+
     /// A backend `[backends.<name>]` of `kind` at `url`.
     pub fn backend(self, name: &str, kind: &str, url: &str) -> Self {
         self.set(&format!("backends.{name}.kind"), kind)
@@ -189,7 +197,13 @@ impl<'a> Builder<'a> {
             .set("backends.enos.url", enos.base_url())
             .set("backends.netid.url", netid.base_url())
             .set("backends.enos.timeout", "2s")
-            .set("backends.netid.timeout", "2s");
+            .set("backends.netid.timeout", "2s")
+            // On the test's own runtime, as the tests were written: its thread-local log capture
+            // sees the gateway's lines, and a single-threaded runtime finishes a request's
+            // logging phase (metrics, access line) before the test's next step. The default,
+            // threads that keep their connections, has its own scenario (`runtime.rs`) and is
+            // what the CLI tests and the benchmarks run.
+            .set_default("server.work_stealing", "true");
         let sources = Sources {
             default_file: None,
             file: None,

@@ -61,6 +61,30 @@ fn file_then_environment_override_in_order() {
 }
 
 #[test]
+fn proxy_threads_default_to_one_per_core_without_stealing() {
+    let c = Config::defaults().unwrap();
+    assert_eq!((c.server.threads, c.server.work_stealing), (0, false));
+    let sources = |pairs: &[(&str, &str)]| Sources {
+        default_file: None,
+        file: None,
+        env: env(pairs),
+    };
+    let c = load(&sources(&[
+        ("IDBRIDGE__SERVER__THREADS", "3"),
+        ("IDBRIDGE__SERVER__WORK_STEALING", "true"),
+    ]))
+    .unwrap();
+    assert_eq!((c.server.threads, c.server.work_stealing), (3, true));
+    let err = load(&sources(&[
+        ("IDBRIDGE__SERVER__THREADS", "many"),
+        ("IDBRIDGE__SERVER__WORK_STEALING", "sometimes"),
+    ]))
+    .unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["server.threads", "server.work_stealing"], "{err}");
+}
+
+#[test]
 fn every_problem_is_reported_with_its_key() {
     let file = toml_file(
         r#"

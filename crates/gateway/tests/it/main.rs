@@ -19,6 +19,7 @@ mod raw;
 mod redis;
 mod replay;
 mod replicas;
+mod runtime;
 mod slow;
 mod smuggling;
 mod sso;
