@@ -1,7 +1,8 @@
 //! The substrate's floor: a bare Pingora reverse proxy, the `ProxyHttp` example with only
 //! `upstream_peer`, built from the same Pingora as idbridge and run the way idbridge runs it
-//! (one thread per core on Pingora's no-steal runtime, an upstream keep-alive pool of 256). `make bench` puts it beside nginx and idbridge's pass-through, so what idbridge
-//! adds to Pingora and what Pingora costs against nginx are two separate figures.
+//! (one thread per core on Pingora's no-steal runtime, an upstream keep-alive pool of 256).
+//! `make bench` puts it beside nginx and idbridge's pass-through, so what idbridge adds to Pingora
+//! and what Pingora costs against nginx are two separate figures.
 //!
 //! With `--body FILE` it also answers `GET /session-info.json` itself with the file's bytes, from
 //! `request_filter`, as idbridge answers a cache hit: the floor under idbridge's cache hits, as

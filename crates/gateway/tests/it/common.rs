@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 pub const NS: &str = "http://www.pointsharp.com/netid/server/portal";
 pub const DEMO_PRINCIPAL: &str = "portal_test01";
 pub const DEMO_PASSWORD: &str = "Demo-Passw0rd";
+/// The demo user's organisation at the EnOS simulator.
+pub const DEMO_ORG: &str = "o15578227985571";
 
 pub struct Harness {
     pub enos: Simulator,
@@ -436,6 +438,29 @@ impl Harness {
             "/enos-iam-service/v2.0/session/info",
             Some(auth),
             json!({}),
+        )
+        .await
+    }
+
+    /// EnOS logout through the gateway with `auth` (the whole `Authorization` value).
+    pub async fn enos_logout(&self, auth: &str) -> (u16, Value) {
+        self.post_json(
+            &self.gw.base_url(),
+            "/enos-iam-service/v2.0/logout",
+            Some(auth),
+            json!({}),
+        )
+        .await
+    }
+
+    /// EnOS `organization/info` of the demo's organisation through the gateway, which passes it
+    /// through untouched; `auth` is the session id, as EnOS takes it.
+    pub async fn enos_org_info(&self, auth: &str) -> (u16, Value) {
+        self.post_json(
+            &self.gw.base_url(),
+            "/enos-iam-service/v2.0/organization/info",
+            Some(auth),
+            json!({"id": DEMO_ORG}),
         )
         .await
     }

@@ -181,14 +181,7 @@ async fn a_logout_the_backend_missed_holds_and_says_so() {
     let id = h.enos_login().await;
     let bearer = format!("Bearer {id}");
     h.enos.faults().fail_next(1, 503);
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/logout",
-            Some(&bearer),
-            serde_json::json!({}),
-        )
-        .await;
+    let (status, v) = h.enos_logout(&bearer).await;
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["success"], false, "{v}");
     let message = v["message"].as_str().unwrap_or_default();

@@ -98,14 +98,7 @@ async fn logout_ends_the_session_everywhere() {
     // The answer is now kept rendered (`cache.max_rendered_bytes`); it must not outlive the logout.
     let (status, v) = h.enos_info(&format!("Bearer {id}")).await;
     assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/logout",
-            Some(&format!("Bearer {id}")),
-            json!({}),
-        )
-        .await;
+    let (status, v) = h.enos_logout(&format!("Bearer {id}")).await;
     assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
     assert_eq!(h.enos.count("enos.logout"), 1);
 

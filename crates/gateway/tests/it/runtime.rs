@@ -80,26 +80,12 @@ async fn the_default_threads_serve_every_face() {
 
     // Pass-through, on a pooled upstream connection the second time.
     for _ in 0..2 {
-        let (status, v) = h
-            .post_json(
-                &h.gw.base_url(),
-                "/enos-iam-service/v2.0/organization/info",
-                Some(&enos),
-                json!({"id": "o15578227985571"}),
-            )
-            .await;
+        let (status, v) = h.enos_org_info(&enos).await;
         assert_eq!(status, 200, "{v}");
-        assert_eq!(v["organization"]["id"], "o15578227985571", "{v}");
+        assert_eq!(v["organization"]["id"], common::DEMO_ORG, "{v}");
     }
 
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/logout",
-            Some(&format!("Bearer {enos}")),
-            json!({}),
-        )
-        .await;
+    let (status, v) = h.enos_logout(&format!("Bearer {enos}")).await;
     assert_eq!((status, &v["success"]), (200, &json!(true)), "{v}");
     let (status, v) = h.enos_info(&format!("Bearer {enos}")).await;
     assert_eq!((status, v["status"].as_i64()), (200, Some(30401)), "{v}");

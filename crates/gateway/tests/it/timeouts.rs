@@ -19,14 +19,7 @@ async fn a_stalled_upstream_ends_in_504_within_the_read_timeout() {
     h.netid.faults().set_stall(true);
 
     let started = Instant::now();
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/organization/info",
-            Some(&id),
-            json!({"id": "o15578227985571"}),
-        )
-        .await;
+    let (status, v) = h.enos_org_info(&id).await;
     let waited = started.elapsed();
     assert_eq!(status, 504, "{v}");
     assert_eq!(v["success"], false, "an EnOS envelope: {v}");

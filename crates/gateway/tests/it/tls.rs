@@ -81,14 +81,7 @@ async fn both_backends_over_tls_login_status_bridge_logout_and_pass_through() {
     let enos = h.enos_login().await;
     let (status, v) = h.enos_info(&format!("Bearer {enos}")).await;
     assert_eq!((status, v["success"].as_bool()), (200, Some(true)), "{v}");
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/organization/info",
-            Some(&enos),
-            json!({"id": "o15578227985571"}),
-        )
-        .await;
+    let (status, v) = h.enos_org_info(&enos).await;
     assert_eq!((status, v["success"].as_bool()), (200, Some(true)), "{v}");
     // Net iD: login, status over REST and SOAP.
     let netid = h.netid_login().await;
@@ -121,14 +114,7 @@ async fn both_backends_over_tls_login_status_bridge_logout_and_pass_through() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("\"success\":true"), "{out}");
     // Logouts reach both backends.
-    let (status, v) = h
-        .post_json(
-            &h.gw.base_url(),
-            "/enos-iam-service/v2.0/logout",
-            Some(&format!("Bearer {enos}")),
-            json!({}),
-        )
-        .await;
+    let (status, v) = h.enos_logout(&format!("Bearer {enos}")).await;
     assert_eq!((status, v["success"].as_bool()), (200, Some(true)), "{v}");
     let (status, v) = h
         .post_json(
