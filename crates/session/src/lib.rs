@@ -8,13 +8,15 @@
 //! `Debug` and `Display` so that a stray `?session` in a log line cannot leak it; code that really
 //! needs the value calls [`SessionId::expose`].
 
+mod extra;
 mod id;
 mod model;
 mod time;
 
+pub use extra::{Extra, ExtraValue};
 pub use id::SessionId;
 pub use model::{
-    Activity, AuthMethod, Backend, BackendNameError, Extra, ExtraValue, Organization, Session,
-    Subject, SubjectKind, Usage,
+    Activity, AuthMethod, Backend, BackendNameError, Organization, Session, Subject, SubjectKind,
+    Usage,
 };
 pub use time::UnixTime;
