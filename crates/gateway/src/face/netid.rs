@@ -166,7 +166,6 @@ impl NetidFace {
     }
 }
 
-/// The client's `Count`, echoed in every answer about its call.
 fn content_type(binding: Binding) -> &'static str {
     match binding {
         Binding::Soap => soap::CONTENT_TYPE,
@@ -181,6 +180,7 @@ fn encode_status(binding: Binding, status: &LoginStatus) -> Vec<u8> {
     }
 }
 
+/// The client's `Count`, echoed in every answer about its call.
 fn count_of(intent: Option<&Intent>) -> u64 {
     match intent {
         Some(Intent::Status { count, .. } | Intent::Logout { count, .. }) => count.unwrap_or(0),
